@@ -1,0 +1,15 @@
+"""relunet: multi-layer ReLU networks, understandable and fast.
+
+    >>> import relunet
+    >>> X, y = relunet.make_dataset("lecture", seed=0)
+    >>> model = relunet.MLP([2, 8, 2], seed=0)
+    >>> history = relunet.fit(model, X, y, epochs=200, lr=0.1)
+"""
+
+from .engine import *  # noqa: F401,F403
+from .engine import __all__ as _engine_all
+from .data import DATASETS, make_dataset, read_csv, write_csv
+from .io import load, save
+
+__version__ = "0.1.0"
+__all__ = list(_engine_all) + ["DATASETS", "make_dataset", "read_csv", "write_csv", "load", "save"]

@@ -1,0 +1,93 @@
+"""The linear layer z = x W^T + b, the lecture's excitation.
+
+Shapes (batch first): x (N, in_features), W (out_features, in_features), b (out_features,),
+z (N, out_features). ``forward`` keeps x for ``backward``; ``backward(dz)`` stores dW = dz^T x and
+db = sum_n dz_n in ``self.dW`` / ``self.db`` and returns dx = dz W. It never changes W or b: applying
+gradients is the optimizer's job, so a gradient can be inspected, checked and fed to any optimizer.
+"""
+
+import numpy as np
+
+from .errors import RelunetError
+
+
+class Parameter:
+    """A parameter array and the gradient array that backward fills, both updated in place.
+
+    ``decay`` is True for weights and False for biases: L2 weight decay applies to weights only.
+    """
+
+    __slots__ = ("name", "value", "grad", "decay")
+
+    def __init__(self, name, value, grad, decay):
+        self.name, self.value, self.grad, self.decay = name, value, grad, decay
+
+    def __repr__(self):
+        return f"Parameter({self.name}, shape={self.value.shape})"
+
+
+class Linear:
+    """z = x W^T + b with W of shape (out_features, in_features), as in PyTorch."""
+
+    def __init__(self, in_features, out_features, dtype=np.float64):
+        in_features, out_features = _positive_int(in_features), _positive_int(out_features)
+        self.in_features, self.out_features = in_features, out_features
+        self._W = np.zeros((out_features, in_features), dtype=dtype)
+        self._b = np.zeros(out_features, dtype=dtype)
+        self.dW = np.zeros_like(self._W)
+        self.db = np.zeros_like(self._b)
+        self.x = None
+
+    # W and b are always updated in place, so optimizers and views that hold them stay valid;
+    # assigning copies the new values in after checking the shape.
+    @property
+    def W(self):
+        return self._W
+
+    @W.setter
+    def W(self, value):
+        _assign(self._W, value, "W")
+
+    @property
+    def b(self):
+        return self._b
+
+    @b.setter
+    def b(self, value):
+        _assign(self._b, value, "b")
+
+    @property
+    def dtype(self):
+        return self._W.dtype
+
+    def forward(self, x, out=None):
+        """z = x W^T + b.  x: (N, in) -> z: (N, out)."""
+        self.x = x
+        z = np.matmul(x, self._W.T, out=out)
+        z += self._b
+        return z
+
+    def backward(self, dz, out=None):
+        """Store dW = dz^T x, db = sum_n dz; return dx = dz W.  dz: (N, out) -> dx: (N, in)."""
+        np.matmul(dz.T, self.x, out=self.dW)
+        np.sum(dz, axis=0, out=self.db)
+        return np.matmul(dz, self._W, out=out)
+
+    def parameters(self):
+        return [Parameter("W", self._W, self.dW, True), Parameter("b", self._b, self.db, False)]
+
+    def __repr__(self):
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
+
+
+def _assign(target, value, name):
+    value = np.asarray(value)
+    if value.shape != target.shape:
+        raise RelunetError(f"{name} must have shape {target.shape}, got {value.shape}")
+    target[...] = value
+
+
+def _positive_int(n):
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise RelunetError(f"layer sizes must be positive integers, got {n!r}")
+    return int(n)

@@ -1,0 +1,43 @@
+"""Shared fixtures: running the real command line in a subprocess, and the no-skip rule of CI."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(SRC) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """Run `python -m relunet ARGS` in tmp_path; returns the CompletedProcess (text mode)."""
+
+    def run(*args, input=None, timeout=300, cwd=None):
+        return subprocess.run([sys.executable, "-m", "relunet", *map(str, args)], cwd=cwd or tmp_path, env=_env(),
+                              capture_output=True, text=True, input=input, timeout=timeout)
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # CI installs every extra: a skipped test there means something is missing, so it fails the run.
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("RELUNET_REQUIRE_ALL") and skipped:
+        terminalreporter.write_line(f"relunet: {len(skipped)} test(s) skipped although every extra is installed",
+                                    red=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("RELUNET_REQUIRE_ALL"):
+        rep = session.config.pluginmanager.get_plugin("terminalreporter")
+        if rep is not None and rep.stats.get("skipped") and session.exitstatus == 0:
+            session.exitstatus = 1
