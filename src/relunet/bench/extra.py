@@ -1,0 +1,197 @@
+"""The two cases that are not a rate: accuracy on scikit-learn's digits, and memory.
+
+digits: the 8x8 digits bundled with scikit-learn (1797 images, no download), pixels scaled to [0, 1],
+a 64-64-10 ReLU network, a 25% stratified test split per seed. Every library gets MLPClassifier's default
+hyperparameters: Adam (lr 0.001, betas 0.9/0.999, eps 1e-8), batch 200, L2 alpha = 1e-4, at most 200
+epochs, stop after the training loss fails to improve by 1e-4 for more than 10 epochs in a row. scikit-learn's
+L2 enters the gradient as alpha * W / batch_size, so relunet and PyTorch get weight_decay = alpha / 200.
+Each library initialises its own weights (scikit-learn: Glorot uniform; relunet, PyTorch: their defaults)
+from the seed, and shuffles with its own generator.
+
+memory: peak traced memory (tracemalloc: every NumPy buffer and Python object) while relunet trains
+784-256-10 (float32) on 20,000 tokens, mini-batch 256 with shuffling and per-sample SGD, against the budget
+data + parameters + one batch of activations + 50 MB; and proof that the per-sample path allocates nothing
+per step: the traced peak of 100 steps and of 10,000 steps are the same, and memory in use does not grow.
+"""
+
+import statistics
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+
+ALPHA = 1e-4
+BATCH = 200
+EPOCHS = 200
+TOL = 1e-4
+N_ITER_NO_CHANGE = 10
+MB = 1024.0 ** 2
+
+
+def _digits_split(seed):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+
+
+def digits_relunet(Xtr, ytr, Xte, yte, seed):
+    import relunet
+
+    model = relunet.MLP([64, 64, 10], seed=seed)
+    t0 = time.perf_counter()
+    # patience 11: scikit-learn stops when more than 10 epochs in a row fail to improve by tol
+    h = relunet.fit(model, Xtr, ytr, epochs=EPOCHS, batch_size=BATCH, optimizer="adam", lr=1e-3,
+                    weight_decay=ALPHA / BATCH, patience=N_ITER_NO_CHANGE + 1, min_delta=TOL, seed=seed)
+    seconds = time.perf_counter() - t0
+    return model.score(Xte, yte), seconds, len(h)
+
+
+def digits_sklearn(Xtr, ytr, Xte, yte, seed):
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(64,), alpha=ALPHA, batch_size=BATCH, max_iter=EPOCHS, tol=TOL,
+                        n_iter_no_change=N_ITER_NO_CHANGE, random_state=seed)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+        clf.fit(Xtr, ytr)
+    seconds = time.perf_counter() - t0
+    return clf.score(Xte, yte), seconds, clf.n_iter_
+
+
+def digits_torch(Xtr, ytr, Xte, yte, seed):
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64, dtype=torch.float64), torch.nn.ReLU(),
+                                torch.nn.Linear(64, 10, dtype=torch.float64))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=ALPHA / BATCH)
+    t0 = time.perf_counter()
+    X, y = torch.from_numpy(Xtr), torch.from_numpy(ytr.astype(np.int64))
+    n = len(X)
+    best, count, epochs = np.inf, 0, 0
+    for epochs in range(1, EPOCHS + 1):
+        perm = torch.randperm(n, generator=gen)
+        total = 0.0
+        for s in range(0, n, BATCH):
+            idx = perm[s:s + BATCH]
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        loss = total / n
+        # scikit-learn's stopping rule, verbatim
+        count = count + 1 if loss > best - TOL else 0
+        best = min(best, loss)
+        if count > N_ITER_NO_CHANGE:
+            break
+    seconds = time.perf_counter() - t0
+    with torch.inference_mode():
+        acc = float((model(torch.from_numpy(Xte)).argmax(1).numpy() == yte).mean())
+    return acc, seconds, epochs
+
+
+DIGITS_RUNNERS = {"relunet": digits_relunet, "torch": digits_torch, "sklearn": digits_sklearn}
+
+
+def digits_case(quick=False, contenders=None, seeds=None):
+    """Test accuracy and wall time per library over seeds 0..4 (quick: 0..1); returns (entries, lines)."""
+    seeds = seeds or (2 if quick else 5)
+    names = [n for n in DIGITS_RUNNERS if contenders is None or n in contenders]
+    acc = {n: [] for n in names}
+    secs = {n: [] for n in names}
+    epochs = {n: [] for n in names}
+    for seed in range(seeds):
+        split = _digits_split(seed)
+        # rotate the order per seed, as in the timed cases
+        for n in names[seed % len(names):] + names[:seed % len(names)]:
+            a, s, e = DIGITS_RUNNERS[n](*split, seed)
+            acc[n].append(a)
+            secs[n].append(s)
+            epochs[n].append(e)
+    entries = [
+        {"case": "digits/64-64-10 accuracy", "unit": "accuracy", "median": {n: statistics.median(v) for n, v in acc.items()},
+         "min": {n: min(v) for n, v in acc.items()}, "max": {n: max(v) for n, v in acc.items()}},
+        {"case": "digits/64-64-10 time", "unit": "s", "median": {n: statistics.median(v) for n, v in secs.items()},
+         "min": {n: min(v) for n, v in secs.items()}, "max": {n: max(v) for n, v in secs.items()}},
+    ]
+    lines = [f"digits/64-64-10 ({seeds} seeds): " + "; ".join(
+        f"{n} mean accuracy {np.mean(acc[n]):.4f}, mean {np.mean(secs[n]):.2f} s, "
+        f"{np.mean(epochs[n]):.0f} epochs" for n in names)]
+    return entries, lines
+
+
+def memory_case(quick=False, contenders=None, seeds=None, n=20000):
+    """Peak traced memory of relunet training 784-256-10 float32 on n tokens; returns (entries, lines)."""
+    import relunet
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 784)).astype(np.float32)
+    y = np.argmax(X @ rng.standard_normal((784, 10)).astype(np.float32), axis=1)
+    sizes = [784, 256, 10]
+    data = X.nbytes + y.nbytes
+    model = relunet.MLP(sizes, dtype="float32", seed=0)
+    params = model.n_parameters * 4
+    entries, lines = [], []
+    runs = (("mb256", 256, n), ("sgd1", 1, n // 4 if quick else n))
+    for label, batch, n_used in runs:
+        acts = 2 * batch * sum(sizes) * 4  # z and h of every layer for one batch
+        budget = data + params + acts + 50 * MB
+        model.initialize(0)
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            relunet.fit(model, X[:n_used], y[:n_used], epochs=1, batch_size=batch, lr=0.01, seed=0)
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+        total = data + peak
+        entries.append({"case": f"memory/{label}/784-256-10", "unit": "MB", "median": {"relunet": total / MB},
+                        "min": {"relunet": total / MB}, "max": {"relunet": total / MB}})
+        lines.append(f"memory/{label}/784-256-10: peak {total / MB:.1f} MB = data {data / MB:.1f} MB + "
+                     f"{peak / MB:.1f} MB traced during fit over {n_used} tokens; budget {budget / MB:.1f} MB "
+                     f"(data + params {params / MB:.1f} + one batch of activations {acts / MB:.2f} + 50): "
+                     f"{'within' if total <= budget else 'OVER'}")
+    flat = per_sample_flatness()
+    lines.append("memory/sgd1 flatness: traced peak above start {p100:.1f} KB for 100 steps, {p10k:.1f} KB for "
+                 "10,000 steps; memory in use grew by {grow:.1f} KB over the 10,000 steps: {verdict}".format(**flat))
+    return entries, lines
+
+
+def per_sample_flatness(sizes=(2, 64, 3), steps=10000):
+    """Traced memory of the per-sample path: {p100, p10k, grow} in KB and a verdict ("flat" when the peak of
+    10,000 steps is within 4 KB of the peak of 100 steps and memory in use grows by under 4 KB)."""
+    import relunet
+
+    rng = np.random.default_rng(0)
+    n = 2 * steps + 200
+    X, y = relunet.make_dataset("spiral", n=n, classes=sizes[-1], seed=rng)
+    model = relunet.MLP(list(sizes), seed=0)
+    trainer = relunet.Trainer(model, X, y, lr=0.01, seed=0)
+    trainer.step(100)  # warm up: the epoch's order, buffers, lazily created state
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        trainer.step(100)
+        p100 = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        trainer.step(steps)
+        now, peak = tracemalloc.get_traced_memory()
+        p10k = peak - base
+        grow = now - before
+    finally:
+        tracemalloc.stop()
+    flat = p10k - p100 < 4096 and grow < 4096
+    return {"p100": p100 / 1024, "p10k": p10k / 1024, "grow": grow / 1024, "flat": flat,
+            "verdict": "flat" if flat else "NOT flat"}
+
+
+#: The extra cases by name (run after the timed cases); each returns (JSON entries, report lines).
+EXTRAS = {"digits": digits_case, "memory": memory_case}
