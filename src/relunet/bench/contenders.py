@@ -245,18 +245,22 @@ class FloorRunner(Runner):
         w = problem.weights
         self.Ws = [np.array(W) for W in w[0::2]]
         self.bs = [np.array(b) for b in w[1::2]]
+        # per-sample: the floor keeps its own augmented [W | b] (out, in + 1)
+        self.Was = [np.column_stack([W, b]) for W, b in zip(self.Ws, self.bs)]
 
     def reset(self):
         w = self.problem.weights
-        for W, b, W0, b0 in zip(self.Ws, self.bs, w[0::2], w[1::2]):
+        for W, b, Wa, W0, b0 in zip(self.Ws, self.bs, self.Was, w[0::2], w[1::2]):
             W[...] = W0
             b[...] = b0
+            Wa[:, :-1] = W0
+            Wa[:, -1] = b0
 
     def _train(self, n_updates):
         p, c = self.problem, self.case
         n = n_updates * c.batch
         if c.batch == 1:
-            floor.sgd_per_sample(self.Ws, self.bs, p.X[:n], p.y[:n], c.lr)
+            floor.sgd_per_sample(self.Was, p.X[:n], p.y[:n], c.lr)
         else:
             floor.sgd_minibatch(self.Ws, self.bs, p.X[:n], p.y[:n], c.lr, c.batch)
 
@@ -270,6 +274,8 @@ class FloorRunner(Runner):
         self._train(k)
 
     def weights(self):
+        if self.case.batch == 1:
+            return [a for Wa in self.Was for a in (Wa[:, :-1].copy(), Wa[:, -1].copy())]
         return [a.copy() for pair in zip(self.Ws, self.bs) for a in pair]
 
 

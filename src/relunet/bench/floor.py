@@ -1,7 +1,8 @@
 """The hand-written NumPy floor: the same maths as relunet with no framework at all.
 
 A minimal loop a careful engineer would write for exactly this network (ReLU hidden layers, softmax +
-cross-entropy, plain SGD), buffers allocated once, in-place BLAS rank-1 updates (?ger) for batch size 1.
+cross-entropy, plain SGD), buffers allocated once; for batch size 1 augmented weights [W | b] so that one
+?gemv and one in-place BLAS rank-1 update (?ger) per layer do all the work, and softmax on a Python list.
 It is the floor of Python overhead: what any NumPy-based library pays at least. Weights are the lists
 Ws [(out, in), ...] and bs [(out,), ...], updated in place.
 
@@ -9,46 +10,60 @@ Ws [(out, in), ...] and bs [(out,), ...], updated in place.
     dW = dz^T a,  db = sum dz,  dh = dz W (old W),  dz = dh * [h > 0],  W <- W - lr dW,  b <- b - lr db
 """
 
+import math
+
 import numpy as np
 from scipy.linalg import blas
 
 
-def sgd_per_sample(Ws, bs, X, y, lr):
-    """One plain-SGD update per token of X (N, inputs), y (N,) class indices, in order."""
-    dt = Ws[0].dtype
-    ger, axpy = (blas.dger, blas.daxpy) if dt == np.float64 else (blas.sger, blas.saxpy)
-    L = len(Ws)
-    WTs = [W.T for W in Ws]  # F-contiguous views of W: ?ger updates W in place through them
-    hs = [np.empty(W.shape[0], dt) for W in Ws]
-    dhs = [np.empty(W.shape[1], dt) for W in Ws]
-    masks = [np.empty(W.shape[1], bool) for W in Ws]
+def sgd_per_sample(Was, X, y, lr):
+    """One plain-SGD update per token of X (N, inputs), y (N,) class indices, in order.
+
+    Was are the augmented weights [W | b] (out, in + 1), C-contiguous: with a 1 appended to every input and
+    hidden vector, one ?gemv computes W a + b and one ?ger updates W and b together (the fewest calls per step).
+    """
+    dt = Was[0].dtype
+    ger = blas.dger if dt == np.float64 else blas.sger
+    L = len(Was)
+    WTs = [Wa.T for Wa in Was]  # F-contiguous views: ?ger updates Wa in place through them
+    hs = [np.ones(Wa.shape[0] + 1, dt) for Wa in Was]  # [h, 1]
+    hv = [h[:-1] for h in hs]
+    dhs = [np.empty(Wa.shape[1], dt) for Wa in Was]
+    dhv = [dh[:-1] for dh in dhs]
+    masks = [np.empty(Wa.shape[0], bool) for Wa in Was]
+    dz_out = np.empty(Was[-1].shape[0], dt)
+    Xa = np.ones((len(X), X.shape[1] + 1), dt)
+    Xa[:, :-1] = X
     neg_lr = -lr
+    exp = math.exp
     acts = [None] * L
-    for i in range(len(X)):
-        a = X[i]
-        for l in range(L):
+    for i, yi in enumerate(y.tolist()):
+        a = Xa[i]
+        for l in range(L - 1):
             acts[l] = a
-            z = hs[l]
-            np.dot(Ws[l], a, out=z)
-            z += bs[l]
-            if l < L - 1:
-                np.maximum(z, 0.0, out=z)  # h = relu(z), in place: h > 0 exactly where z > 0
-            a = z
-        dz = a
-        dz -= dz.max()
-        np.exp(dz, out=dz)
-        dz /= dz.sum()
-        dz[y[i]] -= 1.0
+            z = hv[l]
+            np.dot(Was[l], a, out=z)
+            np.greater(z, 0.0, out=masks[l])
+            np.multiply(z, masks[l], out=z)  # h = relu(z)
+            a = hs[l]
+        acts[L - 1] = a
+        np.dot(Was[L - 1], a, out=dz_out)
+        # softmax and dz = f - onehot(y), on a Python list: a handful of classes
+        zl = dz_out.tolist()
+        m = max(zl)
+        e = [exp(v - m) for v in zl]
+        s = sum(e)
+        f = [v / s for v in e]
+        f[yi] -= 1.0
+        dz_out[...] = f
+        dz = dz_out
         for l in range(L - 1, -1, -1):
             if l:
-                dh = dhs[l]
-                np.dot(dz, Ws[l], out=dh)  # before W changes
+                np.dot(dz, Was[l], out=dhs[l])  # before W changes; the last entry (bias) is not used
             ger(neg_lr, acts[l], dz, a=WTs[l], overwrite_a=1)
-            axpy(dz, bs[l], a=neg_lr)
             if l:
-                np.greater(acts[l], 0.0, out=masks[l])
-                np.multiply(dh, masks[l], out=dh)
-                dz = dh
+                dz = hv[l - 1]  # h is no longer needed: reuse its buffer for dz
+                np.multiply(dhv[l], masks[l - 1], out=dz)
 
 
 def sgd_minibatch(Ws, bs, X, y, lr, batch):

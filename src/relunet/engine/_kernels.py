@@ -1,121 +1,158 @@
 """The lecture's per-sample SGD, fused: forward, loss, back-propagation and update for one token at a time.
 
 For batch size 1 a framework's per-step overhead dwarfs the arithmetic (a 2-64-3 step is ~400 flops), so
-this loop does exactly the calls the maths needs, into buffers allocated once per epoch:
+this loop does exactly the calls the maths needs, into buffers allocated once per call:
 
     z1 = W1 x + b1,  h = g(z1),  z2 = W2 h + b2,  f = softmax(z2)
     dz2 = f - 1[y=k]            (cross-entropy; z2 - y for squared error)
     dh = W2^T dz2               (with the old W2, before it is updated)
-    W2 <- W2 - lr dz2 h^T,  b2 <- b2 - lr dz2     (an in-place rank-1 update, BLAS ?ger)
+    W2 <- W2 - lr dz2 h^T,  b2 <- b2 - lr dz2     (one in-place rank-1 update, BLAS ?ger)
     dz1 = dh * g'(z1),  W1 <- W1 - lr dz1 x^T, ...
 
-It computes the same numbers as Model.forward + Model.backward + SGD.step on a batch of one (the tests
-check that to 1e-12); it exists only because it is several times faster. L2 weight decay multiplies W by
-(1 - lr * weight_decay) before the rank-1 update, which is W - lr (dW + weight_decay W).
+Why it is fast: the loop works on augmented copies [W | b] of shape (out, in + 1) and on vectors [a, 1] with
+a 1 appended, so one ?gemv gives W a + b and one ?ger updates W and b together (b's column is updated by
+-lr dz * 1); tokens are gathered a block at a time into a contiguous [X | 1] buffer; softmax over a handful of
+classes runs on a Python list, which is cheaper than five NumPy calls. The copies are written back into the
+model's W and b when the call ends. Per step nothing is allocated but the few Python floats of the softmax.
+
+It computes the same numbers as Model.forward + Model.backward + SGD.step on a batch of one, up to rounding
+(the tests check that to 1e-12 over many steps); it exists only because it is several times faster. L2 weight
+decay multiplies W by (1 - lr * weight_decay) before the rank-1 update, which is W - lr (dW + weight_decay W).
 """
 
 import math
 
 import numpy as np
 
-try:  # in-place rank-1 updates and axpy from the BLAS that NumPy's SciPy build links
+try:  # in-place rank-1 updates from the BLAS that SciPy links
     from scipy.linalg import blas as _blas
 except ImportError:  # pragma: no cover - exercised only where SciPy is absent
     _blas = None
 
-_RELU, _OTHER = 0, 1
+#: tokens gathered per block: bounds the memory of the gathered copy whatever the epoch's size
+BLOCK = 512
+#: up to this many classes the softmax runs on a Python list (fewer calls); above it in NumPy
+LIST_SOFTMAX = 16
 
 
-def _blas_pair(dtype):
+def _ger(dtype):
     if _blas is None:
-        return None, None
-    if dtype == np.float64:
-        return _blas.dger, _blas.daxpy
-    return _blas.sger, _blas.saxpy
+        return None
+    return _blas.dger if dtype == np.float64 else _blas.sger
 
 
 def sgd_per_sample(model, X, y, order, lr, weight_decay=0.0):
-    """Per-sample SGD over the tokens X[order]; returns (sum of losses, number classified correctly)."""
+    """Per-sample SGD over the tokens X[order]; returns (sum of losses, number classified correctly).
+
+    X (N, inputs) in the model's dtype; y (N,) class indices (classification) or (N, outputs) targets.
+    """
     dtype = model.dtype
     lins = model.linears
     L = len(lins)
     acts = model.activations
-    ger, axpy = _blas_pair(dtype)
-    lr = float(lr)
-    neg_lr = -lr
-    decay = 1.0 - lr * float(weight_decay) if weight_decay else 1.0
+    relu = [a.name == "relu" for a in acts]
+    ger = _ger(dtype)
+    neg_lr = -float(lr)
+    decay = 1.0 - float(lr) * float(weight_decay) if weight_decay else 1.0
 
-    Ws = [lin.W for lin in lins]
-    WTs = [W.T for W in Ws]  # F-contiguous views: ?ger updates them, hence W, in place
-    bs = [lin.b for lin in lins]
-    zs = [np.empty(lin.out_features, dtype) for lin in lins]
-    hs = [np.empty(lin.out_features, dtype) for lin in lins[:-1]]
+    # Augmented weights [W | b] (out, in + 1), C-contiguous; their transposes are F-contiguous, as ?ger
+    # needs to update in place.
+    Wa = [np.concatenate([lin.W, lin.b[:, None]], axis=1) for lin in lins]
+    WaT = [w.T for w in Wa]
+    Wv = [w[:, :-1] for w in Wa]  # the W part, for weight decay
+    # [h, 1] for every hidden layer: the next layer's augmented input; hv is its h part (also reused for dz).
+    ha = [np.ones(lin.out_features + 1, dtype) for lin in lins[:-1]]
+    hv = [h[:-1] for h in ha]
+    zs = [np.empty(lin.out_features, dtype) for lin in lins[:-1]]  # z of hidden layers (other activations)
     masks = [np.empty(lin.out_features, bool) for lin in lins[:-1]]
-    dhs = [np.empty(lin.in_features, dtype) for lin in lins]
-    kinds = [_RELU if a.name == "relu" else _OTHER for a in acts]
-    outer = None if ger is not None else [np.empty_like(W) for W in Ws]
-    db = np.empty(max(lin.out_features for lin in lins), dtype)
+    dha = [np.empty(lin.in_features + 1, dtype) for lin in lins]  # W^T dz with a spare last entry
+    dhv = [d[:-1] for d in dha]
+    zout = np.empty(lins[-1].out_features, dtype)
+    outer = None if ger is not None else [np.empty_like(w) for w in Wa]
+    n_in = X.shape[1]
+    block = min(BLOCK, max(len(order), 1))
+    Xg = np.empty((block, n_in), dtype)      # gathered tokens
+    Xa = np.ones((block, n_in + 1), dtype)   # [x, 1]
     classify = model.task == "classification"
-    zout = zs[-1]
-    log = math.log
+    list_softmax = classify and zout.size <= LIST_SOFTMAX
+    exp, log = math.exp, math.log
     loss_sum = 0.0
     correct = 0
+    a_in = [None] * L
 
-    for i in order.tolist():
-        x = X[i]
-        # ---- forward: z = W a + b, h = g(z)
-        a = x
-        for l in range(L - 1):
-            z = zs[l]
-            np.dot(Ws[l], a, out=z)
-            np.add(z, bs[l], out=z)
-            h = hs[l]
-            if kinds[l] == _RELU:
-                np.greater(z, 0.0, out=masks[l])
-                np.multiply(z, masks[l], out=h)
-            else:
-                acts[l].forward(z, out=h)
-            a = h
-        np.dot(Ws[-1], a, out=zout)
-        np.add(zout, bs[-1], out=zout)
-        # ---- loss and dL/dz at the output, in place in zout
-        if classify:
-            yi = y[i]
-            zl = zout.tolist()
-            m = max(zl)
-            np.subtract(zout, m, out=zout)
-            np.exp(zout, out=zout)
-            s = sum(zout.tolist())
-            np.multiply(zout, 1.0 / s, out=zout)  # f = softmax(z)
-            zy = zl[yi]
-            loss_sum += log(s) + m - zy
-            correct += zy == m
-            zout[yi] -= 1.0  # dz = f - 1[y=k]
-        else:
-            np.subtract(zout, y[i], out=zout)  # dz = z - y
-            loss_sum += 0.5 * float(np.dot(zout, zout))
-        # ---- backward with update, layer by layer from the top
-        dz = zout
-        for l in range(L - 1, -1, -1):
-            a_in = hs[l - 1] if l > 0 else x
-            if l > 0:
-                np.dot(dz, Ws[l], out=dhs[l])  # dL/dh = W^T dz, with W before its update
-            if decay != 1.0:
-                Ws[l] *= decay
-            if ger is not None:
-                ger(neg_lr, a_in, dz, a=WTs[l], overwrite_a=1)
-                axpy(dz, bs[l], a=neg_lr)
-            else:
-                np.multiply.outer(dz, a_in, out=outer[l])
-                outer[l] *= neg_lr
-                Ws[l] += outer[l]
-                np.multiply(dz, neg_lr, out=db[:len(dz)])
-                bs[l] += db[:len(dz)]
-            if l > 0:
-                dh = dhs[l]
-                if kinds[l - 1] == _RELU:
-                    np.multiply(dh, masks[l - 1], out=dh)  # dz = dh * u(z), u(0) = 0
+    try:
+        for c0 in range(0, len(order), block):
+            idx = order[c0:c0 + block]
+            m_blk = len(idx)
+            np.take(X, idx, axis=0, out=Xg[:m_blk], mode="clip")  # indices are valid; "clip" avoids a buffered copy
+            Xa[:m_blk, :-1] = Xg[:m_blk]
+            targets = y[idx].tolist() if classify else y[idx]
+            for j in range(m_blk):
+                # ---- forward: z = [W b] [a, 1], h = g(z)
+                a = Xa[j]
+                for l in range(L - 1):
+                    a_in[l] = a
+                    if relu[l]:
+                        z = hv[l]
+                        np.dot(Wa[l], a, out=z)
+                        np.greater(z, 0.0, out=masks[l])
+                        np.multiply(z, masks[l], out=z)  # h = max(0, z) in place
+                    else:
+                        z = zs[l]
+                        np.dot(Wa[l], a, out=z)
+                        acts[l].forward(z, out=hv[l])
+                    a = ha[l]
+                a_in[L - 1] = a
+                np.dot(Wa[L - 1], a, out=zout)
+                # ---- loss and dL/dz at the output, written into zout
+                yj = targets[j]
+                if list_softmax:
+                    zl = zout.tolist()
+                    m = max(zl)
+                    e = [exp(v - m) for v in zl]
+                    s = sum(e)
+                    zy = zl[yj]
+                    loss_sum += log(s) + m - zy
+                    correct += zy == m
+                    f = [v / s for v in e]  # f = softmax(z)
+                    f[yj] -= 1.0            # dz = f - 1[y=k]
+                    zout[...] = f
+                elif classify:
+                    zl = zout.tolist()
+                    m = max(zl)
+                    zy = zl[yj]
+                    np.subtract(zout, m, out=zout)
+                    np.exp(zout, out=zout)
+                    s = float(zout.sum())
+                    np.divide(zout, s, out=zout)
+                    loss_sum += log(s) + m - zy
+                    correct += zy == m
+                    zout[yj] -= 1.0
                 else:
-                    acts[l - 1].backward(dh, out=dh)
-                dz = dh
+                    np.subtract(zout, yj, out=zout)  # dz = z - y
+                    loss_sum += 0.5 * float(np.dot(zout, zout))
+                # ---- backward with update, from the top layer down
+                dz = zout
+                for l in range(L - 1, -1, -1):
+                    if l:
+                        np.dot(dz, Wa[l], out=dha[l])  # dL/dh = W^T dz, with W before its update
+                    if decay != 1.0:
+                        Wv[l] *= decay
+                    if ger is not None:
+                        ger(neg_lr, a_in[l], dz, a=WaT[l], overwrite_a=1)
+                    else:
+                        np.multiply.outer(dz, a_in[l], out=outer[l])
+                        outer[l] *= neg_lr
+                        Wa[l] += outer[l]
+                    if l:
+                        # h of layer l-1 is spent: its buffer takes dz = dh * g'(z)
+                        if relu[l - 1]:
+                            np.multiply(dhv[l], masks[l - 1], out=hv[l - 1])  # u(z), u(0) = 0
+                        else:
+                            acts[l - 1].backward(dhv[l], out=hv[l - 1])
+                        dz = hv[l - 1]
+    finally:
+        for lin, w in zip(lins, Wa):
+            lin.W = w[:, :-1]
+            lin.b = w[:, -1]
     return loss_sum, int(correct)

@@ -41,11 +41,15 @@ class ReLU(Activation):
     piecewise_linear = True
 
     def forward(self, z, out=None):
-        self._mask = np.greater(z, 0, out=_like(getattr(self, "_mask", None), z.shape, bool))
-        return np.multiply(z, self._mask, out=out)
+        # One pass; backward reads u(z) off h, since h > 0 exactly where z > 0. Inference pays nothing more.
+        self._h = np.maximum(z, 0, out=out)
+        return self._h
 
     def backward(self, dh, out=None):
-        return np.multiply(dh, self._mask, out=out)
+        h = self._h
+        mask = self._mask = _like(getattr(self, "_mask", None), h.shape, bool)
+        np.greater(h, 0, out=mask)
+        return np.multiply(dh, mask, out=out)
 
 
 class LeakyReLU(Activation):

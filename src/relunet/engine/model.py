@@ -20,7 +20,7 @@ from .losses import TASK_LOSS
 
 TASKS = ("classification", "regression")
 DTYPES = {"float64": np.float64, "float32": np.float32}
-_CHUNK = 8192  # rows per block in inference: keeps hidden activations in cache for large grids
+_CHUNK = 2048  # rows per block in inference: keeps hidden activations in cache for large grids
 
 
 class MLP:
@@ -50,6 +50,7 @@ class MLP:
         self.dtype = _check_dtype(dtype)
         self.activations = [get_activation(a) for a in names]
         self.linears = [Linear(i, o, self.dtype) for i, o in zip(sizes[:-1], sizes[1:])]
+        self._pack()
         self.loss = TASK_LOSS[task]
         if task == "classification":
             if sizes[-1] < 2:
@@ -91,6 +92,21 @@ class MLP:
             if i < len(self.activations):
                 out.append(self.activations[i])
         return out
+
+    def _pack(self):
+        """Keep every W, b in one flat buffer and every dW, db in another, in the order of parameters().
+
+        Each W is still a C-contiguous (out, in) array and each b a vector; the flat buffers only let an
+        optimizer update all parameters with a handful of calls instead of a handful per parameter.
+        """
+        total = sum(lin.out_features * (lin.in_features + 1) for lin in self.linears)
+        values, grads = np.zeros(total, self.dtype), np.zeros(total, self.dtype)
+        pos = 0
+        for lin in self.linears:
+            o, i = lin.out_features, lin.in_features
+            w, b = slice(pos, pos + o * i), slice(pos + o * i, pos + o * i + o)
+            lin.bind(values[w].reshape(o, i), values[b], grads[w].reshape(o, i), grads[b])
+            pos += o * (i + 1)
 
     def parameters(self):
         """Every parameter with its gradient array, in order W1, b1, W2, b2, ..."""
@@ -162,16 +178,13 @@ class MLP:
     def backward(self, dz, buffers=None):
         """Back-propagate dL/dz^(L) through every layer, storing each dW, db; returns dL/dx.
 
-        Never changes a weight. dz: (N, outputs) -> (N, inputs).
+        Never changes a weight. dz: (N, outputs) -> (N, inputs). With `buffers` (the training loop) dL/dx is
+        not needed: it is skipped (one matrix product less) and None is returned.
         """
         for i in range(len(self.linears) - 1, -1, -1):
             lin = self.linears[i]
-            need_dx = i > 0 or buffers is None
-            if not need_dx:
-                # dL/dx is not needed in training: skip one matrix product.
-                np.matmul(dz.T, lin.x, out=lin.dW)
-                np.sum(dz, axis=0, out=lin.db)
-                return None
+            if i == 0 and buffers is not None:
+                return lin.backward(dz, need_dx=False)
             dh = lin.backward(dz, out=_buf(buffers, ("dh", i), (len(dz), lin.in_features), self.dtype))
             if i > 0:
                 dz = self.activations[i - 1].backward(dh, out=_buf(buffers, ("dz", i - 1), dh.shape, self.dtype))
@@ -197,17 +210,29 @@ class MLP:
 
     def decision_function(self, X):
         """The output excitation z^(L) (logits for a classifier).  X: (N, inputs) -> (N, outputs)."""
-        X = self.check_input(X)
+        return self._infer(self.check_input(X))
+
+    def _infer(self, X):
+        """z^(L) for checked X, a block of rows at a time so hidden activations stay in cache; the last layer
+        writes straight into the result."""
         out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
         buffers = {}
+        last = len(self.linears) - 1
         for s in range(0, len(X), _CHUNK):
-            out[s:s + _CHUNK] = self.forward(X[s:s + _CHUNK], buffers)
+            a = X[s:s + _CHUNK]
+            n = len(a)
+            for i, lin in enumerate(self.linears):
+                if i == last:
+                    lin.forward(a, out=out[s:s + n])
+                else:
+                    z = lin.forward(a, out=_buf(buffers, ("z", i), (n, lin.out_features), self.dtype))
+                    a = self.activations[i].forward(z, out=_buf(buffers, ("h", i), z.shape, self.dtype))
         return out
 
     def predict_proba(self, X):
         """Class probabilities f = softmax(z^(L)).  X: (N, inputs) -> (N, classes)."""
         self._need("classification", "predict_proba")
-        return softmax(self.decision_function(X))
+        return _softmax_inplace(self.decision_function(X))
 
     def predict(self, X):
         """Class labels (classification) or outputs (regression; shape (N,) for one output)."""
@@ -282,10 +307,20 @@ def softmax(z):
     return f
 
 
+def _softmax_inplace(z):
+    """softmax(z) computed in z's own memory (z is a fresh array of ours).  z: (N, K) -> (N, K)."""
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
 def _buf(buffers, key, shape, dtype):
     if buffers is None:
         return None
     arr = buffers.get(key)
+    if arr is not None and arr.shape == shape:
+        return arr
     if arr is None or arr.shape[1:] != shape[1:] or arr.shape[0] < shape[0]:
         arr = buffers[key] = np.empty(shape, dtype=dtype)
     # A view of the first rows: the last, smaller batch of an epoch reuses the same memory.

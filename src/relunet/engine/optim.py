@@ -13,10 +13,19 @@ from .errors import RelunetError
 
 
 class Optimizer:
+    """Base class. Holds the parameters (value and grad arrays, updated in place) and the settings.
+
+    When the parameters tile one flat buffer in order (as MLP keeps them) and so do their gradients, the
+    update runs on the flat buffers: the same element-wise arithmetic in a few calls instead of a few per
+    parameter, and weight decay applies through a 0/1 mask that is 1 on weights, 0 on biases.
+    """
+
     def __init__(self, params, lr, weight_decay=0.0):
         self.params = list(params)
         self.lr = lr
         self.weight_decay = weight_decay
+        self._flat = _flatten(self.params)
+        self._decay_scaled = None  # (weight_decay, mask * weight_decay) for the flat path
 
     @property
     def lr(self):
@@ -34,17 +43,30 @@ class Optimizer:
     def weight_decay(self, value):
         self._weight_decay = _non_negative("weight decay", value)
 
-    def _grad(self, p, i):
+    def _groups(self):
+        """(value, grad, decay) triples to update: one flat triple, or one per parameter."""
+        if self._flat is not None:
+            return [self._flat]
+        return [(p.value, p.grad, p.decay) for p in self.params]
+
+    def _grad(self, group, i):
         """dL/dW + weight_decay * W for weights, dL/db for biases (into a reused buffer)."""
-        if not (self.weight_decay and p.decay):
-            return p.grad
+        value, grad, decay = group
+        wd = self.weight_decay
+        if not wd or decay is False:
+            return grad
         g = self._decayed[i]
-        np.multiply(p.value, self.weight_decay, out=g)
-        g += p.grad
+        if decay is True:
+            np.multiply(value, wd, out=g)
+        else:  # the flat path: decay is the 0/1 weight mask
+            if self._decay_scaled is None or self._decay_scaled[0] != wd:
+                self._decay_scaled = (wd, decay * wd)
+            np.multiply(value, self._decay_scaled[1], out=g)
+        g += grad
         return g
 
     def _buffers(self):
-        return [np.zeros_like(p.value) for p in self.params]
+        return [np.zeros_like(group[0]) for group in self._groups()]
 
     def step(self):
         raise NotImplementedError
@@ -87,19 +109,19 @@ class SGD(Optimizer):
         lr, mu = self.lr, self.momentum
         if mu and self._velocity is None:
             self._velocity = self._buffers()
-        for i, p in enumerate(self.params):
-            g = self._grad(p, i)
+        for i, group in enumerate(self._groups()):
+            g = self._grad(group, i)
             if mu:
                 v = self._velocity[i]
                 v *= mu
                 v += g
                 if self.nesterov:
                     g = np.multiply(v, mu, out=self._tmp[i])
-                    g += self._grad(p, i)
+                    g += self._grad(group, i)
                 else:
                     g = v
-            u = np.multiply(g, lr, out=self._tmp[i])
-            p.value -= u
+            value = group[0]
+            value -= np.multiply(g, lr, out=self._tmp[i])
 
     @property
     def is_plain(self):
@@ -134,8 +156,8 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         step = self.lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
         eps_hat = self.eps * math.sqrt(1 - b2 ** self.t)
-        for i, p in enumerate(self.params):
-            g = self._grad(p, i)
+        for i, group in enumerate(self._groups()):
+            g = self._grad(group, i)
             m, v, t = self._m[i], self._v[i], self._tmp[i]
             m *= b1
             np.multiply(g, 1 - b1, out=t)
@@ -149,7 +171,8 @@ class Adam(Optimizer):
             t += eps_hat
             np.divide(m, t, out=t)
             t *= step
-            p.value -= t
+            value = group[0]
+            value -= t
 
     @property
     def is_plain(self):
@@ -157,6 +180,36 @@ class Adam(Optimizer):
 
     def state_dict(self):
         return {"t": self.t, "m": self._m, "v": self._v}
+
+
+def _flatten(params):
+    """(values, grads, weight mask) when the parameters' values tile one contiguous 1-D buffer in order, and
+    so do their gradients; otherwise None."""
+    if not params:
+        return None
+    out = []
+    for arrays in ([p.value for p in params], [p.grad for p in params]):
+        base = arrays[0].base
+        if base is None or base.ndim != 1 or not base.flags.c_contiguous:
+            return None
+        start = base.__array_interface__["data"][0]
+        pos = 0
+        for a in arrays:
+            if a.base is not base or not a.flags.c_contiguous or a.dtype != base.dtype:
+                return None
+            if a.__array_interface__["data"][0] != start + pos * base.itemsize:
+                return None
+            pos += a.size
+        if pos != base.size:
+            return None
+        out.append(base)
+    mask = np.zeros(out[0].size, dtype=out[0].dtype)
+    pos = 0
+    for p in params:
+        if p.decay:
+            mask[pos:pos + p.value.size] = 1
+        pos += p.value.size
+    return out[0], out[1], mask
 
 
 def _positive(what, value):

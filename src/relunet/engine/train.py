@@ -121,7 +121,6 @@ class Trainer:
         self._buffers = {}
         self._order = None      # this epoch's visiting order, and how far along it we are
         self._pos = 0
-        self._Xe = self._te = None
         self._sums = [0.0, 0, 0]  # this epoch's loss sum, correct count, tokens seen
         self._t0 = None
 
@@ -157,7 +156,6 @@ class Trainer:
         self._sums = [0.0, 0, 0]
         self._t0 = time.perf_counter()
         self.optimizer.lr = self.schedule(self.lr0, self.epoch)
-        self._Xe = self._te = None
 
     def step(self, updates=1):
         """Do `updates` optimizer steps (crossing epoch ends as needed); returns the records of finished epochs."""
@@ -209,20 +207,35 @@ class Trainer:
     def _run_batches(self, start, stop):
         """Mini-batch updates over tokens [start, stop) of this epoch's order; returns (loss sum, correct)."""
         model, opt, lossf, b = self.model, self.optimizer, self.loss, self._batch_size
-        if self._Xe is None:
-            # Gather the epoch's tokens once in visiting order, so every batch is a contiguous view.
-            self._Xe = self.X if not self.shuffle else np.take(self.X, self._order, axis=0)
-            self._te = self.t if not self.shuffle else np.take(self.t, self._order, axis=0)
+        X, t, order = self.X, self.t, self._order
+        gather = bool(self.shuffle)
+        if gather:
+            # Each batch is gathered into one reused buffer: contiguous rows for the matrix products, and no
+            # copy of the whole data set per epoch (memory stays data + one batch).
+            xbuf, tbuf = self._batch_buffers(b)
         buffers = self._buffers
         loss_sum, correct = 0.0, 0
         for s in range(start, stop, b):
-            xb, tb = self._Xe[s:min(s + b, stop)], self._te[s:min(s + b, stop)]
+            e = min(s + b, stop)
+            if gather:
+                idx = order[s:e]
+                xb = np.take(X, idx, axis=0, out=xbuf[:e - s], mode="clip")  # indices are valid: no checks
+                tb = np.take(t, idx, axis=0, out=tbuf[:e - s], mode="clip")
+            else:
+                xb, tb = X[s:e], t[s:e]
             z = model.forward(xb, buffers)
             loss_sum += lossf.forward(z, tb) * len(xb)
             correct += lossf.correct(z, tb)
             model.backward(lossf.backward(), buffers)
             opt.step()
         return loss_sum, correct
+
+    def _batch_buffers(self, b):
+        bufs = self._buffers.get("batch")
+        if bufs is None or len(bufs[0]) != b:
+            bufs = self._buffers["batch"] = (np.empty((b,) + self.X.shape[1:], self.X.dtype),
+                                             np.empty((b,) + self.t.shape[1:], self.t.dtype))
+        return bufs
 
     def _end_epoch(self):
         loss_sum, correct, seen = self._sums
