@@ -13,10 +13,13 @@ from ..engine.errors import RelunetError
 
 #: command name -> module (relative to this package). The one place commands are listed.
 COMMANDS = {
+    "demo": ".demo",
     "train": ".train",
     "evaluate": ".evaluate",
     "predict": ".predict",
+    "plot": ".plot",
     "gradcheck": ".gradcheck",
+    "explain": ".explain",
 }
 
 

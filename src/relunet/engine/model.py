@@ -118,7 +118,7 @@ class MLP:
             p.value[...] = w
 
     def initialize(self, seed=0):
-        """Draw fresh initial weights from `seed` (an int or a Generator); biases start at zero."""
+        """Draw fresh initial weights from `seed` (an int or a Generator): W by `init`, b ~ U(+-1/sqrt(fan_in))."""
         rng = as_generator(seed)
         for i, lin in enumerate(self.linears):
             # A layer's initialiser follows the activation that consumes its output (the output layer
@@ -126,7 +126,10 @@ class MLP:
             act = self.activations[min(i, len(self.activations) - 1)].name if self.activations else "identity"
             name = DEFAULT_INIT.get(act, "glorot") if self.init == "auto" else self.init
             lin.W = get_initializer(name)(rng, lin.out_features, lin.in_features, self.dtype)
-            lin.b = np.zeros(lin.out_features)
+            # Biases as PyTorch draws them, U(-1/sqrt(fan_in), 1/sqrt(fan_in)): with zero biases every hinge
+            # w_j x + b_j = 0 would pass through the origin, leaving data away from it poorly covered.
+            bound = 1.0 / np.sqrt(lin.in_features)
+            lin.b = rng.uniform(-bound, bound, lin.out_features)
         return self
 
     def copy(self):
