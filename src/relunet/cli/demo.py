@@ -8,7 +8,6 @@ from ..data import bounding_box, make_dataset
 from ..engine.model import MLP
 from ..engine.train import fit
 from ..io import atomic_write_bytes, save
-from ..plot import new_figure, draw_history, draw_regions, save_figure
 
 HELP = "train a linear classifier and a two-layer ReLU net on the lecture's example and draw both"
 DESCRIPTION = """The lecture's example: class 0 near [0.8, 0] and again near [0.4, 0.9], class 1 between them.
@@ -32,6 +31,7 @@ def add_arguments(p):
 
 def run(args):
     from ..engine.errors import RelunetError
+    from ..plot import draw_history, draw_regions, new_figure, save_figure  # matplotlib: only when drawing
 
     if args.seed < 0:
         raise RelunetError(f"seed must be a non-negative integer, got {args.seed}")

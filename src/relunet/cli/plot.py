@@ -1,6 +1,5 @@
 """relunet plot: draw a saved model (decision regions or fitted curve) with optional data."""
 
-from ..plot import plot_model
 from ._common import check_output_path, float_list, load_data, load_model
 
 HELP = "draw a model's decision regions (2-D) or fitted curve (1-D) to an image"
@@ -27,6 +26,8 @@ def add_arguments(p):
 
 
 def run(args):
+    from ..plot import plot_model  # matplotlib: only when drawing
+
     model = load_model(args.model)
     check_output_path(args.out, "plot")
     X = y = None
