@@ -147,3 +147,18 @@ def test_lecture_weight_gradient_formula_for_a_two_layer_net():
     delta = f - np.eye(3)[2]
     expected = np.outer((delta @ W2) * (h > 0), x[0])
     np.testing.assert_allclose(model.linears[0].dW, expected, rtol=1e-12, atol=1e-15)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(1, 6), min_size=1, max_size=3), n_in=st.integers(1, 4), n_out=st.integers(2, 5),
+       batch=st.integers(1, 6), activation=st.sampled_from(sorted(ACTIVATIONS)), seed=st.integers(0, 2 ** 16))
+def test_any_architecture_back_propagates_correctly(sizes, n_in, n_out, batch, activation, seed):
+    rng = np.random.default_rng(seed)
+    model = MLP([n_in, *sizes, n_out], activation, seed=rng)
+    X = rng.normal(size=(batch, n_in))
+    t = rng.integers(0, n_out, batch)
+    assert max(r["max_rel_error"] for r in check_model(model, X, t)) < TOL
