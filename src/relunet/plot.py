@@ -193,9 +193,9 @@ def draw_regression(ax, model, X, y, interval=None, title=None):
         ax.set_title(title)
 
 
-def draw_history(ax_loss, history, ax_acc=None):
+def draw_history(ax_loss, history, ax_acc=None, label="train loss"):
     ep = history.epoch
-    ax_loss.plot(ep, history.loss, color=PALETTE[0], label="train loss")
+    ax_loss.plot(ep, history.loss, color=PALETTE[0], label=label)
     if any(v is not None for v in history.val_loss):
         ax_loss.plot(ep, history.val_loss, color=PALETTE[1], label="validation loss")
     ax_loss.set_xlabel("epoch")

@@ -75,7 +75,7 @@ def run(args):
         save(model, os.path.join(out, f"{name}.npz"))
     fig = new_figure(7, 4)
     ax = fig.subplots()
-    draw_history(ax, h_net)
+    draw_history(ax, h_net, label=f"two-layer ReLU net 2-{HIDDEN}-2")
     ax.plot(h_lin.epoch, h_lin.loss, color="#7f7f7f", label="linear classifier")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title("training loss (per-sample SGD)")

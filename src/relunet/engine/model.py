@@ -236,18 +236,19 @@ class MLP:
             if not np.all(np.isfinite(y)):
                 raise RelunetError(f"{where} contain NaN or infinite values")
             return y.reshape(len(y), -1) if y.ndim <= 2 else y
-        idx = np.searchsorted(self.classes, y) if _sorted(self.classes) else None
-        if idx is None:
-            lookup = {c: i for i, c in enumerate(self.classes.tolist())}
-            try:
-                return np.array([lookup[v] for v in y.tolist()], dtype=np.intp)
-            except (KeyError, TypeError):
-                raise RelunetError(f"{where} contain values that are not classes of this model") from None
-        idx = np.clip(idx, 0, len(self.classes) - 1)
-        if y.shape != idx.shape or not np.array_equal(self.classes[idx], y):
-            bad = y[self.classes[idx] != y][:1] if y.shape == idx.shape else y[:1]
-            raise RelunetError(f"{where} contain {bad.tolist()[0] if bad.size else 'a value'!r}, which is not one of "
-                               f"the model's classes {self.classes.tolist()}")
+        if y.ndim != 1:
+            raise RelunetError(f"{where} must be one label per token, got an array of shape {y.shape}")
+        order = np.argsort(self.classes)
+        try:
+            pos = np.clip(np.searchsorted(self.classes[order], y), 0, len(order) - 1)
+            idx = order[pos]
+            bad = self.classes[idx] != y
+        except (TypeError, ValueError):
+            raise RelunetError(f"{where} are not of the same kind as the model's classes "
+                               f"{self.classes.tolist()}") from None
+        if np.any(bad):
+            raise RelunetError(f"{where} contain {y[bad][0].item()!r}, which is not one of the model's classes "
+                               f"{self.classes.tolist()}")
         return idx.astype(np.intp)
 
     # ----------------------------------------------------------------- training
@@ -293,13 +294,6 @@ def _buf(buffers, key, shape, dtype):
         arr = buffers[key] = np.empty(shape, dtype=dtype)
     # A view of the first rows: the last, smaller batch of an epoch reuses the same memory.
     return arr[:shape[0]] if arr.shape[0] != shape[0] else arr
-
-
-def _sorted(a):
-    try:
-        return bool(np.all(a[:-1] < a[1:]))
-    except TypeError:
-        return False
 
 
 def _check_sizes(sizes):
