@@ -152,6 +152,11 @@ BAD_CASES = {
     "negative learning rate": (["train", "--data", "xor", "--lr", "-0.1", "--out", "o.npz"], "learning rate"),
     "one class": (["train", "--data", "oneclass.csv", "--out", "o.npz"], "has only one class"),
     "missing out folder": (["train", "--data", "xor", "--out", "nofolder/o.npz"], "folder"),
+    "out is a folder": (["train", "--data", "xor", "--out", "sub/"], "it is a folder, not a file name"),
+    "out is an existing folder": (["train", "--data", "xor", "--out", "."], "it is a folder, not a file name"),
+    "network too large for memory": (["train", "--data", "xor", "--hidden", "400000000,400000000", "--out", "o.npz"],
+                                     "needs about"),
+    "plot to a folder": (["plot", "--model", "good.npz", "--out", "sub"], "it is a folder"),
     "missing model": (["evaluate", "--model", "nomodel.npz", "--data", "xor"], "model file nomodel.npz does not exist"),
     "wrong feature count": (["predict", "--model", "good.npz", "--input", "three.csv"],
                             "three.csv, line 1: 3 features but the model expects 2"),
@@ -178,6 +183,7 @@ def bad_files(tmp_path):
     (tmp_path / "three.csv").write_text("1,2,3\n")
     (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04garbage")
     relunet.save(relunet.MLP([2, 3, 2]), tmp_path / "good.npz")
+    (tmp_path / "sub").mkdir()
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES))

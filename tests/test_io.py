@@ -66,7 +66,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
 
     monkeypatch.setattr(rio.os, "replace", broken_replace)
     other = MLP([2, 6, 3], seed=99)
-    with pytest.raises(OSError):
+    with pytest.raises(RelunetError, match="cannot write .*disk full"):
         relunet.save(other, path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.npz"]

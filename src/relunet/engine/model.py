@@ -9,6 +9,8 @@ layer: it is the lecture's linear classifier argmax(W x + b), whose regions are 
 Shapes: X (N, sizes[0]); logits (N, sizes[-1]); W^(l) (sizes[l], sizes[l-1]).
 """
 
+import os
+
 import numpy as np
 
 from . import _kernels
@@ -48,6 +50,7 @@ class MLP:
         self.sizes = sizes
         self.task = task
         self.dtype = _check_dtype(dtype)
+        _check_memory(sizes, self.dtype)
         self.activations = [get_activation(a) for a in names]
         self.linears = [Linear(i, o, self.dtype) for i, o in zip(sizes[:-1], sizes[1:])]
         self.loss = TASK_LOSS[task]
@@ -307,6 +310,20 @@ def _check_sizes(sizes):
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 1:
             raise RelunetError(f"layer sizes must be positive integers, got {s!r} in {sizes}")
     return [int(s) for s in sizes]
+
+
+def _check_memory(sizes, dtype):
+    """Refuse a network whose weights, gradients and optimizer state could not fit in this machine's memory
+    (the operating system would otherwise kill the process without a word)."""
+    n = sum((i + 1) * o for i, o in zip(sizes[:-1], sizes[1:]))
+    need = 4 * n * np.dtype(dtype).itemsize  # weights, gradients, two optimizer buffers
+    try:
+        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > avail:
+        raise RelunetError(f"a network of sizes {sizes} has {n:,} parameters and needs about {need / 2**30:.1f} GiB "
+                           f"for training; this machine has {avail / 2**30:.1f} GiB")
 
 
 def _check_dtype(dtype):
