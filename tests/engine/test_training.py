@@ -297,3 +297,17 @@ def test_bad_data_raises_clear_errors():
         fit(model, np.zeros((0, 2)), np.zeros(0, int))
     with pytest.raises(RelunetError, match="layer sizes must be positive integers"):
         MLP([2, 0, 2])
+
+
+def test_sampling_with_replacement_draws_tokens_independently():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
+    a, b = MLP([2, 3, 2], seed=0), MLP([2, 3, 2], seed=0)
+    fit(a, X, y, epochs=3, shuffle="replacement", seed=4)
+    draws = np.random.default_rng(4)
+    for _ in range(3):
+        b.sgd_per_sample(X, y, draws.integers(0, 10, 10), 0.01)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    with pytest.raises(RelunetError, match="shuffle must be"):
+        fit(a, X, y, epochs=1, shuffle="sometimes")
