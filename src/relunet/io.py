@@ -24,19 +24,25 @@ def atomic_write_bytes(path, data):
     """Write `data` to `path` via a temporary file in the same folder and an atomic rename."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise RelunetError(f"cannot write {path}: it is a folder, not a file name")
     if not os.path.isdir(folder):
         raise RelunetError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise RelunetError(f"cannot write {path}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as e:
+        raise RelunetError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def model_meta(model, box=None, training=None):

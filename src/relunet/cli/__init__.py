@@ -1,7 +1,8 @@
 """The `relunet` command line: a thin layer over the library.
 
 Each command is a module in this package with ``HELP`` (one line), ``add_arguments(parser)`` and
-``run(args) -> int``; COMMANDS below is the one registry of them. A user's mistake (a RelunetError)
+``run(args) -> int``; COMMANDS below is the one registry of them. Command modules import heavy libraries
+(matplotlib, torch, the server) inside ``run``, so that ``relunet --help`` and every command start fast. A user's mistake (a RelunetError)
 prints one line ``relunet: error: ...`` on standard error and exits with status 2, with no traceback.
 """
 
@@ -13,10 +14,13 @@ from ..engine.errors import RelunetError
 
 #: command name -> module (relative to this package). The one place commands are listed.
 COMMANDS = {
+    "demo": ".demo",
     "train": ".train",
     "evaluate": ".evaluate",
     "predict": ".predict",
+    "plot": ".plot",
     "gradcheck": ".gradcheck",
+    "explain": ".explain",
     "bench": ".bench",
 }
 

@@ -71,7 +71,10 @@ def load_model(path):
 
 
 def check_output_path(path, what="output"):
+    """Refuse, before any work, an output path that cannot be written (a folder, or in a missing folder)."""
     folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise RelunetError(f"cannot write {what} {path}: it is a folder, not a file name")
     if not os.path.isdir(folder):
         raise RelunetError(f"cannot write {what} {path}: folder {folder} does not exist")
     return path

@@ -40,6 +40,8 @@ def add_arguments(p):
     p.add_argument("--validation", type=float, default=0.0, help="fraction held out for validation (early stopping)")
     p.add_argument("--shuffle", dest="shuffle", action="store_true", default=True, help="random order each epoch (default)")
     p.add_argument("--no-shuffle", dest="shuffle", action="store_false", help="visit the samples in file order")
+    p.add_argument("--replacement", dest="shuffle", action="store_const", const="replacement",
+                   help="draw every token at random with replacement (the lecture's rule)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the visiting order")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--init", default=None, metavar="MODEL.npz", help="start from the weights of a saved model")

@@ -2,7 +2,8 @@
 
 He (Kaiming) normal for the ReLU family: W ~ N(0, 2 / fan_in), which keeps the variance of z roughly
 constant through ReLU layers. Glorot (Xavier) uniform for tanh, sigmoid and identity:
-W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)). Biases start at zero.
+W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)). Biases (see MLP.initialize) are drawn as PyTorch draws
+them, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 """
 
 import numpy as np

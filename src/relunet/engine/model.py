@@ -9,6 +9,8 @@ layer: it is the lecture's linear classifier argmax(W x + b), whose regions are 
 Shapes: X (N, sizes[0]); logits (N, sizes[-1]); W^(l) (sizes[l], sizes[l-1]).
 """
 
+import os
+
 import numpy as np
 
 from . import _kernels
@@ -48,6 +50,7 @@ class MLP:
         self.sizes = sizes
         self.task = task
         self.dtype = _check_dtype(dtype)
+        _check_memory(sizes, self.dtype)
         self.activations = [get_activation(a) for a in names]
         self.linears = [Linear(i, o, self.dtype) for i, o in zip(sizes[:-1], sizes[1:])]
         self._pack()
@@ -134,7 +137,7 @@ class MLP:
             p.value[...] = w
 
     def initialize(self, seed=0):
-        """Draw fresh initial weights from `seed` (an int or a Generator); biases start at zero."""
+        """Draw fresh initial weights from `seed` (an int or a Generator): W by `init`, b ~ U(+-1/sqrt(fan_in))."""
         rng = as_generator(seed)
         for i, lin in enumerate(self.linears):
             # A layer's initialiser follows the activation that consumes its output (the output layer
@@ -142,7 +145,10 @@ class MLP:
             act = self.activations[min(i, len(self.activations) - 1)].name if self.activations else "identity"
             name = DEFAULT_INIT.get(act, "glorot") if self.init == "auto" else self.init
             lin.W = get_initializer(name)(rng, lin.out_features, lin.in_features, self.dtype)
-            lin.b = np.zeros(lin.out_features)
+            # Biases as PyTorch draws them, U(-1/sqrt(fan_in), 1/sqrt(fan_in)): with zero biases every hinge
+            # w_j x + b_j = 0 would pass through the origin, leaving data away from it poorly covered.
+            bound = 1.0 / np.sqrt(lin.in_features)
+            lin.b = rng.uniform(-bound, bound, lin.out_features)
         return self
 
     def copy(self):
@@ -258,18 +264,19 @@ class MLP:
             if not np.all(np.isfinite(y)):
                 raise RelunetError(f"{where} contain NaN or infinite values")
             return y.reshape(len(y), -1) if y.ndim <= 2 else y
-        idx = np.searchsorted(self.classes, y) if _sorted(self.classes) else None
-        if idx is None:
-            lookup = {c: i for i, c in enumerate(self.classes.tolist())}
-            try:
-                return np.array([lookup[v] for v in y.tolist()], dtype=np.intp)
-            except (KeyError, TypeError):
-                raise RelunetError(f"{where} contain values that are not classes of this model") from None
-        idx = np.clip(idx, 0, len(self.classes) - 1)
-        if y.shape != idx.shape or not np.array_equal(self.classes[idx], y):
-            bad = y[self.classes[idx] != y][:1] if y.shape == idx.shape else y[:1]
-            raise RelunetError(f"{where} contain {bad.tolist()[0] if bad.size else 'a value'!r}, which is not one of "
-                               f"the model's classes {self.classes.tolist()}")
+        if y.ndim != 1:
+            raise RelunetError(f"{where} must be one label per token, got an array of shape {y.shape}")
+        order = np.argsort(self.classes)
+        try:
+            pos = np.clip(np.searchsorted(self.classes[order], y), 0, len(order) - 1)
+            idx = order[pos]
+            bad = self.classes[idx] != y
+        except (TypeError, ValueError):
+            raise RelunetError(f"{where} are not of the same kind as the model's classes "
+                               f"{self.classes.tolist()}") from None
+        if np.any(bad):
+            raise RelunetError(f"{where} contain {y[bad][0].item()!r}, which is not one of the model's classes "
+                               f"{self.classes.tolist()}")
         return idx.astype(np.intp)
 
     # ----------------------------------------------------------------- training
@@ -327,13 +334,6 @@ def _buf(buffers, key, shape, dtype):
     return arr[:shape[0]] if arr.shape[0] != shape[0] else arr
 
 
-def _sorted(a):
-    try:
-        return bool(np.all(a[:-1] < a[1:]))
-    except TypeError:
-        return False
-
-
 def _check_sizes(sizes):
     try:
         sizes = list(sizes)
@@ -345,6 +345,20 @@ def _check_sizes(sizes):
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 1:
             raise RelunetError(f"layer sizes must be positive integers, got {s!r} in {sizes}")
     return [int(s) for s in sizes]
+
+
+def _check_memory(sizes, dtype):
+    """Refuse a network whose weights, gradients and optimizer state could not fit in this machine's memory
+    (the operating system would otherwise kill the process without a word)."""
+    n = sum((i + 1) * o for i, o in zip(sizes[:-1], sizes[1:]))
+    need = 4 * n * np.dtype(dtype).itemsize  # weights, gradients, two optimizer buffers
+    try:
+        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > avail:
+        raise RelunetError(f"a network of sizes {sizes} has {n:,} parameters and needs about {need / 2**30:.1f} GiB "
+                           f"for training; this machine has {avail / 2**30:.1f} GiB")
 
 
 def _check_dtype(dtype):

@@ -87,7 +87,9 @@ class Trainer:
         lr, momentum, weight_decay: optimizer settings (momentum for "momentum"/"nesterov" only).
         batch_size: tokens per update; 1 is the lecture's per-sample SGD.
         schedule: "constant", "invscaling", "step", or a callable (lr0, epoch) -> lr.
-        shuffle: visit tokens in a fresh random order each epoch (True) or in the given order (False).
+        shuffle: visit tokens in a fresh random order each epoch (True), in the given order (False), or
+            "replacement": each update draws its tokens at random with replacement, the lecture's literal
+            "randomly choose a training token" (an epoch is then N draws).
         validation: fraction of the tokens held out for validation, or validation_data=(Xv, yv).
         seed: int or numpy Generator for the validation split and the visiting order.
         callbacks: Callback objects or functions fn(trainer, record) that return True to stop.
@@ -105,7 +107,9 @@ class Trainer:
         self.rng = as_generator(seed)
         self.X, self.t, self.Xv, self.tv = self._split(X, t, validation, validation_data)
         self.batch_size = batch_size
-        self.shuffle = bool(shuffle)
+        if shuffle not in (True, False, "replacement"):
+            raise RelunetError(f"shuffle must be True, False or 'replacement', got {shuffle!r}")
+        self.shuffle = shuffle
         if isinstance(optimizer, Optimizer):
             self.optimizer = optimizer
         else:
@@ -151,7 +155,10 @@ class Trainer:
 
     def _start_epoch(self):
         n = len(self.X)
-        self._order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.shuffle == "replacement":
+            self._order = self.rng.integers(0, n, n)
+        else:
+            self._order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         self._pos = 0
         self._sums = [0.0, 0, 0]
         self._t0 = time.perf_counter()

@@ -1,0 +1,263 @@
+"""Pictures of a network (matplotlib, drawn off-screen with the Agg canvas: no display needed).
+
+- decision regions: each class its colour, confidence as shading, the data on top, and optionally the
+  hinge line w_j x + b_j = 0 of every first-layer unit (where that unit's ReLU bends);
+- loss and accuracy curves from a training History;
+- for 1-D regression: the data, the fitted piece-wise linear curve and its breakpoints.
+"""
+
+import io as _io
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+
+from .engine.errors import RelunetError
+from .io import atomic_write_bytes
+
+#: One colour per class (up to 10), as in the playground.
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def new_figure(width=6.0, height=5.0):
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig, path):
+    """Write the figure as PNG (or any format matplotlib knows from the suffix), atomically."""
+    buf = _io.BytesIO()
+    fmt = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else "png"
+    try:
+        fig.savefig(buf, format=fmt, bbox_inches="tight")
+    except ValueError:
+        raise RelunetError(f"cannot write a plot as {fmt!r} ({path}); use .png, .pdf or .svg") from None
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def grid(box, resolution):
+    """Cell centres of a resolution x resolution grid over box [x0, x1, y0, y1]: (xs, ys, points (R*R, 2))."""
+    x0, x1, y0, y1 = box
+    xs = np.linspace(x0, x1, resolution)
+    ys = np.linspace(y0, y1, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def region_image(model, box, resolution=300):
+    """RGB image (resolution, resolution, 3) of the decision regions: class colour, paler where less confident."""
+    _, _, pts = grid(box, resolution)
+    P = model.predict_proba(pts)
+    k = P.argmax(axis=1)
+    K = P.shape[1]
+    # confidence 0 at a tie of all classes (p = 1/K), 1 at certainty
+    conf = np.clip((P.max(axis=1) - 1.0 / K) / (1.0 - 1.0 / K), 0.0, 1.0)
+    colours = np.array([to_rgb(PALETTE[i % len(PALETTE)]) for i in range(K)])
+    strength = 0.25 + 0.45 * conf
+    img = 1.0 - strength[:, None] * (1.0 - colours[k])
+    return img.reshape(resolution, resolution, 3)
+
+
+def draw_hinges(ax, model, box, color="#333333", alpha=0.45):
+    """Draw the line w_j . x + b_j = 0 of every first-layer unit across the box (2-input models)."""
+    if model.depth < 2 or model.n_inputs != 2:
+        return 0
+    x0, x1, y0, y1 = box
+    W, b = model.linears[0].W, model.linears[0].b
+    drawn = 0
+    for (w1, w2), bj in zip(W.astype(float), b.astype(float)):
+        if abs(w2) > abs(w1):  # y = -(w1 x + b) / w2
+            xs = np.array([x0, x1])
+            ys = -(w1 * xs + bj) / w2
+        elif abs(w1) > 0:
+            ys = np.array([y0, y1])
+            xs = -(w2 * ys + bj) / w1
+        else:
+            continue
+        ax.plot(xs, ys, color=color, lw=0.8, alpha=alpha, ls="--")
+        drawn += 1
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    return drawn
+
+
+def draw_points(ax, X, y, classes=None, hollow=False):
+    classes = np.unique(y) if classes is None else np.asarray(classes)
+    for i, c in enumerate(classes):
+        sel = y == c
+        colour = PALETTE[i % len(PALETTE)]
+        ax.scatter(X[sel, 0], X[sel, 1], s=22, facecolors="none" if hollow else colour, edgecolors="k" if not hollow
+                   else colour, linewidths=0.7, label=f"class {c}", zorder=3)
+
+
+def draw_regions(ax, model, X=None, y=None, box=None, resolution=300, hinges=True, exact=True, title=None):
+    """Decision regions of a 2-input classifier on `ax`, with data and hinge lines.
+
+    With exact=True and relunet.pwl available, the exact region outlines and decision boundary are drawn
+    over the sampled shading.
+    """
+    if model.task != "classification" or model.n_inputs != 2:
+        raise RelunetError(f"decision regions need a classifier with 2 inputs; this model is {model.sizes} "
+                           f"({model.task})")
+    box = _box(model, X, box)
+    ax.imshow(region_image(model, box, resolution), origin="lower", extent=box, aspect="auto",
+              interpolation="nearest")
+    if exact:
+        _draw_exact(ax, model, box)
+    if hinges:
+        draw_hinges(ax, model, box)
+    if X is not None:
+        draw_points(ax, X, y, model.classes)
+    ax.set_xlim(box[0], box[1])
+    ax.set_ylim(box[2], box[3])
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    if title:
+        ax.set_title(title)
+
+
+def _draw_exact(ax, model, box):
+    try:
+        from .pwl.plot import draw_exact
+    except ImportError:
+        return False
+    if not all(a.piecewise_linear for a in model.activations):
+        return False
+    draw_exact(ax, model, box, hinges=False, tint=False)
+    return True
+
+
+def breakpoints_1d(model, a, b, samples=4001):
+    """Breakpoints of a 1-input network's output on [a, b] where its activation pattern changes.
+
+    Exact for one hidden layer (t = -b_j / w_j); for deeper nets the pattern is sampled and each change
+    located by bisection to 1e-12 of the interval.
+    """
+    try:
+        from .pwl import knots
+
+        return np.asarray(knots(model, (a, b))["knots"], dtype=float)
+    except (ImportError, AttributeError, TypeError, KeyError):
+        pass
+    xs = np.linspace(a, b, samples)
+    pats = _patterns(model, xs)
+    change = np.nonzero(np.any(pats[1:] != pats[:-1], axis=1))[0]
+    out = []
+    for i in change:
+        lo, hi = xs[i], xs[i + 1]
+        p_lo = pats[i]
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if np.array_equal(_patterns(model, np.array([mid]))[0], p_lo):
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo < 1e-12 * max(1.0, b - a):
+                break
+        out.append(0.5 * (lo + hi))
+    return np.array(out)
+
+
+def _patterns(model, xs):
+    a = np.asarray(xs, dtype=model.dtype)[:, None]
+    pats = []
+    for i, lin in enumerate(model.linears[:-1]):
+        z = a @ lin.W.T + lin.b
+        pats.append(z > 0)
+        a = model.activations[i].forward(z)
+    return np.hstack(pats) if pats else np.zeros((len(a), 0), bool)
+
+
+def draw_regression(ax, model, X, y, interval=None, title=None):
+    """Data, the fitted PWL curve and its breakpoints for a 1-input regression model."""
+    if model.task != "regression" or model.n_inputs != 1:
+        raise RelunetError(f"the regression plot needs a regression model with 1 input; this model is "
+                           f"{model.sizes} ({model.task})")
+    if interval is None:
+        lo, hi = (model.box[:2] if model.box else (float(np.min(X)), float(np.max(X))))
+    else:
+        lo, hi = interval
+    xs = np.linspace(lo, hi, 1000)
+    ax.scatter(np.ravel(X), np.ravel(y), s=12, color="#555555", label="data", zorder=2)
+    ax.plot(xs, model.predict(xs[:, None]), color=PALETTE[0], lw=2, label="network", zorder=3)
+    kn = breakpoints_1d(model, lo, hi)
+    if len(kn):
+        ax.scatter(kn, model.predict(kn[:, None]), marker="o", s=24, facecolors="white", edgecolors=PALETTE[1],
+                   zorder=4, label=f"{len(kn)} breakpoints")
+    ax.set_xlabel("x")
+    ax.set_ylabel("f(x)")
+    ax.legend(loc="best", fontsize=8)
+    if title:
+        ax.set_title(title)
+
+
+def draw_history(ax_loss, history, ax_acc=None, label="train loss"):
+    ep = history.epoch
+    ax_loss.plot(ep, history.loss, color=PALETTE[0], label=label)
+    if any(v is not None for v in history.val_loss):
+        ax_loss.plot(ep, history.val_loss, color=PALETTE[1], label="validation loss")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    if len(ep) and min(history.loss) > 0:
+        ax_loss.set_yscale("log")
+    ax_loss.legend(loc="upper right", fontsize=8)
+    if ax_acc is not None and any(v is not None for v in history.accuracy):
+        ax_acc.plot(ep, history.accuracy, color=PALETTE[2], label="train accuracy")
+        if any(v is not None for v in history.val_accuracy):
+            ax_acc.plot(ep, history.val_accuracy, color=PALETTE[3], label="validation accuracy")
+        ax_acc.set_xlabel("epoch")
+        ax_acc.set_ylabel("accuracy")
+        ax_acc.set_ylim(-0.02, 1.02)
+        ax_acc.legend(loc="lower right", fontsize=8)
+
+
+def plot_history(history, path):
+    fig = new_figure(9, 3.5)
+    ax1, ax2 = fig.subplots(1, 2)
+    draw_history(ax1, history, ax2)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_model(model, X=None, y=None, path="relunet.png", history=None, box=None, hinges=True, title=None):
+    """One picture of `model`: decision regions (2-D classifier) or fitted curve (1-D regression), with the
+    loss curve beside it when a History is given. Saved atomically to `path`."""
+    with_history = history is not None and len(history) > 0
+    fig = new_figure(11 if with_history else 6, 5)
+    axes = fig.subplots(1, 2 if with_history else 1, squeeze=False)[0]
+    if model.task == "classification" and model.n_inputs == 2:
+        draw_regions(axes[0], model, X, y, box=box, hinges=hinges, title=title or _describe(model))
+    elif model.task == "regression" and model.n_inputs == 1:
+        draw_regression(axes[0], model, X if X is not None else np.zeros((0, 1)),
+                        y if y is not None else np.zeros(0), interval=None if box is None else box[:2],
+                        title=title or _describe(model))
+    else:
+        raise RelunetError(f"relunet can draw 2-input classifiers and 1-input regression models; this model is "
+                           f"{model.sizes} ({model.task})")
+    if with_history:
+        draw_history(axes[1], history)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return path
+
+
+def _describe(model):
+    hidden = model.sizes[1:-1]
+    if not hidden:
+        return "linear classifier argmax(Wx + b)" if model.task == "classification" else "linear model"
+    acts = sorted(set(model.activation_names))
+    return f"{'-'.join(map(str, model.sizes))} network ({', '.join(acts)})"
+
+
+def _box(model, X, box):
+    if box is not None:
+        return [float(v) for v in box]
+    if X is not None and len(X):
+        from .data import bounding_box
+
+        return bounding_box(X)
+    if model.box is not None:
+        return list(model.box[:4])
+    return [-1.0, 1.0, -1.0, 1.0]

@@ -1,0 +1,44 @@
+"""The engine stands alone: it imports NumPy (and optionally SciPy's BLAS), never the CLI, plots or server."""
+
+import ast
+import subprocess
+import sys
+
+from conftest import SRC
+
+
+def _modules_after(statement):
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC), "PATH": ""})
+    return set(out.stdout.split())
+
+
+def test_engine_imports_numpy_only():
+    """Every import in src/relunet/engine is the standard library, NumPy, SciPy's BLAS or the engine itself."""
+    allowed = {"numpy", "scipy", "math", "time"}
+    for path in (SRC / "relunet" / "engine").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1:
+                    continue  # from .x import y: inside the engine
+                names = [node.module]
+                assert node.level == 0, f"{path.name} imports from outside the engine: {ast.unparse(node)}"
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.name}: import {name}"
+
+
+def test_library_import_does_not_pull_plots_or_server():
+    mods = _modules_after("import relunet")
+    for heavy in ("matplotlib", "fastapi", "uvicorn", "torch", "sklearn", "relunet.cli", "relunet.plot"):
+        assert heavy not in mods, heavy
+
+
+def test_command_line_help_does_not_import_plotting_or_torch():
+    mods = _modules_after("from relunet.cli import build_parser; build_parser()")
+    for heavy in ("matplotlib", "torch", "sklearn", "onnx", "dask"):
+        assert heavy not in mods, heavy
