@@ -18,7 +18,7 @@ from .activations import ACTIVATIONS, Activation, get_activation
 from .errors import RelunetError
 from .init import DEFAULT_INIT, as_generator, get_initializer
 from .layers import Linear
-from .losses import TASK_LOSS
+from .losses import TASK_LOSS, row_max, row_sum
 
 TASKS = ("classification", "regression")
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -308,17 +308,15 @@ class MLP:
 
 def softmax(z):
     """Row-wise softmax, stable for any finite z.  z: (N, K) -> f: (N, K), rows summing to 1."""
-    f = z - z.max(axis=1, keepdims=True)
-    np.exp(f, out=f)
-    f /= f.sum(axis=1, keepdims=True)
-    return f
+    z = np.asarray(z)
+    return _softmax_inplace(z.astype(z.dtype if z.dtype.kind == "f" else np.float64))  # a copy
 
 
 def _softmax_inplace(z):
     """softmax(z) computed in z's own memory (z is a fresh array of ours).  z: (N, K) -> (N, K)."""
-    z -= z.max(axis=1, keepdims=True)
+    z -= row_max(z)[:, None]
     np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+    z /= row_sum(z)[:, None]
     return z
 
 
