@@ -36,6 +36,27 @@ def sgd_per_sample(Was, X, y, lr):
     Xa[:, :-1] = X
     neg_lr = -lr
     exp = math.exp
+    if L == 2:  # one hidden layer, as one would write it by hand for the lecture's network
+        W1, W2 = Was
+        W1T, W2T = WTs
+        h, hv, dh, dhv, mask = hs[0], hv[0], dhs[1], dhv[1], masks[0]
+        for x, yi in zip(Xa, y.tolist()):
+            np.dot(W1, x, out=hv)
+            np.greater(hv, 0.0, out=mask)
+            np.multiply(hv, mask, out=hv)
+            np.dot(W2, h, out=dz_out)
+            zl = dz_out.tolist()
+            m = max(zl)
+            e = [exp(v - m) for v in zl]
+            s = sum(e)
+            f = [v / s for v in e]
+            f[yi] -= 1.0
+            dz_out[...] = f
+            np.dot(dz_out, W2, out=dh)
+            ger(neg_lr, h, dz_out, a=W2T, overwrite_a=1)
+            np.multiply(dhv, mask, out=hv)
+            ger(neg_lr, x, hv, a=W1T, overwrite_a=1)
+        return
     acts = [None] * L
     for i, yi in enumerate(y.tolist()):
         a = Xa[i]

@@ -79,6 +79,8 @@ def sgd_per_sample(model, X, y, order, lr, weight_decay=0.0):
     loss_sum = 0.0
     correct = 0
     a_in = [None] * L
+    # The lecture's network (one ReLU hidden layer, a softmax over a few classes) takes an unrolled loop.
+    lecture_net = L == 2 and relu[0] and list_softmax and ger is not None
 
     try:
         for c0 in range(0, len(order), block):
@@ -87,6 +89,12 @@ def sgd_per_sample(model, X, y, order, lr, weight_decay=0.0):
             np.take(X, idx, axis=0, out=Xg[:m_blk], mode="clip")  # indices are valid; "clip" avoids a buffered copy
             Xa[:m_blk, :-1] = Xg[:m_blk]
             targets = y[idx].tolist() if classify else y[idx]
+            if lecture_net:
+                ls, c = _block_one_hidden_relu(Xa[:m_blk], targets, Wa, WaT, Wv, ha[0], hv[0], masks[0], dha[1],
+                                               dhv[1], zout, neg_lr, decay, ger)
+                loss_sum += ls
+                correct += c
+                continue
             for j in range(m_blk):
                 # ---- forward: z = [W b] [a, 1], h = g(z)
                 a = Xa[j]
@@ -156,3 +164,37 @@ def sgd_per_sample(model, X, y, order, lr, weight_decay=0.0):
             lin.W = w[:, :-1]
             lin.b = w[:, -1]
     return loss_sum, int(correct)
+
+
+def _block_one_hidden_relu(Xa, targets, Wa, WaT, Wv, ha, hv, mask, dha, dhv, zout, neg_lr, decay, ger):
+    """sgd_per_sample's loop unrolled for x -> ReLU -> softmax: the same calls, without the loops over
+    layers and their branches. Xa: (B, inputs + 1) tokens [x, 1]; targets: B class indices."""
+    W1, W2 = Wa
+    W1T, W2T = WaT
+    dot, greater, multiply, exp, log = np.dot, np.greater, np.multiply, math.exp, math.log
+    loss_sum = 0.0
+    correct = 0
+    for x, yj in zip(Xa, targets):
+        dot(W1, x, out=hv)
+        greater(hv, 0.0, out=mask)
+        multiply(hv, mask, out=hv)  # h = max(0, z) in place; ha = [h, 1]
+        dot(W2, ha, out=zout)
+        zl = zout.tolist()
+        m = max(zl)
+        e = [exp(v - m) for v in zl]
+        s = sum(e)
+        zy = zl[yj]
+        loss_sum += log(s) + m - zy
+        correct += zy == m
+        f = [v / s for v in e]
+        f[yj] -= 1.0
+        zout[...] = f  # dz2 = f - 1[y=k]
+        dot(zout, W2, out=dha)  # W2^T dz2 before W2 changes
+        if decay != 1.0:
+            Wv[1] *= decay
+        ger(neg_lr, ha, zout, a=W2T, overwrite_a=1)
+        multiply(dhv, mask, out=hv)  # dz1 = dh * u(z1), into h's spent buffer
+        if decay != 1.0:
+            Wv[0] *= decay
+        ger(neg_lr, x, hv, a=W1T, overwrite_a=1)
+    return loss_sum, correct
