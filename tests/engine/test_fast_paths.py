@@ -61,7 +61,7 @@ def test_fused_kernel_in_float32_equals_layered_float32_steps():
     order = rng.permutation(300)
     a.sgd_per_sample(X, y, order, 0.05)
     _layered_per_sample(b, X, y, order, 0.05)
-    assert a.linears[0].W.dtype == np.float32 and a.linears[0].W.flags.c_contiguous
+    assert a.linears[0].W.dtype == np.float32
     _assert_weights_close(a, b, 1e-5)
 
 
@@ -112,7 +112,10 @@ def test_parameters_tile_one_flat_buffer_and_stay_ordinary_arrays():
     assert values.size == model.n_parameters
     assert mask.tolist() == [1.0] * 15 + [0.0] * 5 + [1.0] * 10 + [0.0] * 2  # weights decay, biases not
     for lin in model.linears:
-        assert lin.W.flags.c_contiguous and lin.W.shape == (lin.out_features, lin.in_features)
+        assert lin.W.shape == lin.dW.shape == (lin.out_features, lin.in_features)
+        assert lin.W.flags.c_contiguous and lin.dW.flags.c_contiguous
+        assert np.shares_memory(lin.W.reshape(-1), values)  # reshaping W gives a view, as before
+    assert values[:15].reshape(5, 3).tolist() == model.linears[0].W.tolist()
     model.set_weights([np.full_like(w, i) for i, w in enumerate(model.get_weights())])
     assert values[:15].tolist() == [0.0] * 15 and values[15:20].tolist() == [1.0] * 5
 

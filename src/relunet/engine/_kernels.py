@@ -57,7 +57,10 @@ def sgd_per_sample(model, X, y, order, lr, weight_decay=0.0):
 
     # Augmented weights [W | b] (out, in + 1), C-contiguous; their transposes are F-contiguous, as ?ger
     # needs to update in place.
-    Wa = [np.concatenate([lin.W, lin.b[:, None]], axis=1) for lin in lins]
+    Wa = [np.empty((lin.out_features, lin.in_features + 1), dtype, order="C") for lin in lins]
+    for w, lin in zip(Wa, lins):  # C order whatever the model's layout: w.T must be Fortran-ordered for ?ger
+        w[:, :-1] = lin.W
+        w[:, -1] = lin.b
     WaT = [w.T for w in Wa]
     Wv = [w[:, :-1] for w in Wa]  # the W part, for weight decay
     # [h, 1] for every hidden layer: the next layer's augmented input; hv is its h part (also reused for dz).

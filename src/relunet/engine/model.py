@@ -99,8 +99,9 @@ class MLP:
     def _pack(self):
         """Keep every W, b in one flat buffer and every dW, db in another, in the order of parameters().
 
-        Each W is still a C-contiguous (out, in) array and each b a vector; the flat buffers only let an
-        optimizer update all parameters with a handful of calls instead of a handful per parameter.
+        Each W is still an (out, in) array and each b a vector; the flat buffers only let an optimizer update
+        all parameters with a handful of calls instead of a handful per parameter. Every W stays C-contiguous
+        (row by row): code that reshapes W expects a view (the gradient check perturbs W through one).
         """
         total = sum(lin.out_features * (lin.in_features + 1) for lin in self.linears)
         values, grads = np.zeros(total, self.dtype), np.zeros(total, self.dtype)

@@ -11,6 +11,11 @@ import numpy as np
 
 from .errors import RelunetError
 
+try:  # one-pass in-place W <- W - lr g (BLAS axpy) from the BLAS that SciPy links
+    from scipy.linalg import blas as _blas
+except ImportError:  # pragma: no cover - exercised only where SciPy is absent
+    _blas = None
+
 
 class Optimizer:
     """Base class. Holds the parameters (value and grad arrays, updated in place) and the settings.
@@ -120,8 +125,7 @@ class SGD(Optimizer):
                     g += self._grad(group, i)
                 else:
                     g = v
-            value = group[0]
-            value -= np.multiply(g, lr, out=self._tmp[i])
+            _subtract_scaled(group[0], g, lr, self._tmp[i])
 
     @property
     def is_plain(self):
@@ -182,6 +186,20 @@ class Adam(Optimizer):
         return {"t": self.t, "m": self._m, "v": self._v}
 
 
+def _subtract_scaled(value, g, lr, tmp):
+    """value <- value - lr g, in place: one BLAS axpy pass over both arrays when they are contiguous with the
+    same layout, else two NumPy passes through tmp."""
+    axpy = None
+    if _blas is not None and value.strides == g.strides and value.dtype == g.dtype and \
+            (value.flags.c_contiguous or value.flags.f_contiguous) and (g.flags.c_contiguous or g.flags.f_contiguous):
+        axpy = _blas.daxpy if value.dtype == np.float64 else _blas.saxpy if value.dtype == np.float32 else None
+    if axpy is None:
+        value -= np.multiply(g, lr, out=tmp)
+        return
+    v = value.ravel(order="K")  # a view (contiguous), in memory order, as is g's
+    axpy(g.ravel(order="K"), v, a=-lr)
+
+
 def _flatten(params):
     """(values, grads, weight mask) when the parameters' values tile one contiguous 1-D buffer in order, and
     so do their gradients; otherwise None."""
@@ -195,7 +213,7 @@ def _flatten(params):
         start = base.__array_interface__["data"][0]
         pos = 0
         for a in arrays:
-            if a.base is not base or not a.flags.c_contiguous or a.dtype != base.dtype:
+            if a.base is not base or not (a.flags.c_contiguous or a.flags.f_contiguous) or a.dtype != base.dtype:
                 return None
             if a.__array_interface__["data"][0] != start + pos * base.itemsize:
                 return None
@@ -203,6 +221,8 @@ def _flatten(params):
         if pos != base.size:
             return None
         out.append(base)
+    if any(p.value.strides != p.grad.strides for p in params):
+        return None  # value and gradient must line up entry by entry in the flat buffers
     mask = np.zeros(out[0].size, dtype=out[0].dtype)
     pos = 0
     for p in params:
