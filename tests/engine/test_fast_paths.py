@@ -239,3 +239,15 @@ def test_blocked_inference_equals_one_plain_forward(monkeypatch):
     np.testing.assert_allclose(model.decision_function(X), z, rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0, rtol=1e-13)
     assert model.decision_function(np.empty((0, 2))).shape == (0, 3)
+
+
+@pytest.mark.parametrize("where", [(0, 0), (4095, 1), (4096, 0), (9999, 2)])
+def test_input_check_finds_a_bad_value_in_any_block(where):
+    model = MLP([3, 4, 2])
+    X = np.random.default_rng(0).normal(size=(10000, 3))
+    assert model.check_input(X) is not None
+    for bad in (np.nan, np.inf, -np.inf):
+        Y = X.copy()
+        Y[where] = bad
+        with pytest.raises(relunet.RelunetError, match="NaN or infinite"):
+            model.check_input(Y)

@@ -205,7 +205,7 @@ def run_bench(quick=False, cases=None, contenders=None, repeats=None, pause=None
         quick: smaller problems and fewer repeats (under a minute in all).
         cases: names from CASES (default all); "digits" and "memory" select the extra cases.
         contenders: names from CONTENDERS (default every installed one; relunet always runs).
-        repeats: timed repeats per contender (default 5, quick 3); pause: seconds before each timed run.
+        repeats: timed repeats per contender (default 7, quick 3); pause: seconds before each timed run.
         extras: run the digits and memory cases when `cases` is None.
     """
     from . import extra, report
@@ -222,7 +222,7 @@ def run_bench(quick=False, cases=None, contenders=None, repeats=None, pause=None
     names = ["relunet"] + [n for n in (contenders or CONTENDERS) if n != "relunet"]
     active = {n: CONTENDERS[n] for n in names if CONTENDERS[n].available()}
     missing = [n for n in names if n not in active]
-    repeats = repeats or (3 if quick else 5)
+    repeats = repeats or (3 if quick else 7)
     pause = (0.02 if quick else 0.1) if pause is None else pause
     result = BenchResult({"machine": {}, "cases": []})
     if missing:

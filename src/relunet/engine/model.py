@@ -211,7 +211,7 @@ class MLP:
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             got = X.shape[1] if X.ndim == 2 else f"shape {X.shape}"
             raise RelunetError(f"{where} has {got} features but the model expects {self.n_inputs}")
-        if not np.all(np.isfinite(X)):
+        if not _all_finite(X):
             raise RelunetError(f"{where} contains NaN or infinite values")
         return X
 
@@ -311,6 +311,18 @@ def softmax(z):
     """Row-wise softmax, stable for any finite z.  z: (N, K) -> f: (N, K), rows summing to 1."""
     z = np.asarray(z)
     return _softmax_inplace(z.astype(z.dtype if z.dtype.kind == "f" else np.float64))  # a copy
+
+
+def _all_finite(X, rows=4096):
+    """np.all(np.isfinite(X)) for a 2-D X, a block of rows at a time: no mask as large as the data set."""
+    if X.dtype.kind != "f":
+        return True
+    buf = np.empty((min(rows, len(X)),) + X.shape[1:], dtype=bool)
+    for s in range(0, len(X), rows):
+        block = X[s:s + rows]
+        if not np.isfinite(block, out=buf[:len(block)]).all():
+            return False
+    return True
 
 
 def _softmax_inplace(z):
