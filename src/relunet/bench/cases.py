@@ -116,9 +116,9 @@ def make_data(name, n, sizes, rng):
 
 #: The registry of cases, in table order. The names are the issue's.
 CASES = {c.name: c for c in (
-    Case("sgd1/2-16-2", "sgd", (2, 16, 2), data="circles", lr=0.05, updates=5000, quick_updates=1000,
+    Case("sgd1/2-16-2", "sgd", (2, 16, 2), data="circles", lr=0.05, updates=10000, quick_updates=1000,
          doc="per-sample SGD on 2-D circles"),
-    Case("sgd1/2-64-3", "sgd", (2, 64, 3), lr=0.05, updates=5000, quick_updates=1000,
+    Case("sgd1/2-64-3", "sgd", (2, 64, 3), lr=0.05, updates=10000, quick_updates=1000,
          doc="per-sample SGD on a 3-class spiral"),
     Case("sgd1/784-256-10", "sgd", (784, 256, 10), dtype="float32", data="teacher", lr=0.01, updates=1500,
          quick_updates=300, check_steps=200, doc="per-sample SGD, MNIST-sized, float32"),
