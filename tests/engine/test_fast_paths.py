@@ -251,3 +251,18 @@ def test_input_check_finds_a_bad_value_in_any_block(where):
         Y[where] = bad
         with pytest.raises(relunet.RelunetError, match="NaN or infinite"):
             model.check_input(Y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sgd_step_on_the_flat_buffer_is_w_minus_lr_times_the_gradient(dtype):
+    model = MLP([3, 4, 2], dtype=dtype, seed=0)
+    rng = np.random.default_rng(1)
+    for p in model.parameters():
+        p.grad[...] = rng.normal(size=p.grad.shape)
+    before = [(p.value.copy(), p.grad.copy()) for p in model.parameters()]
+    opt = SGD(model.parameters(), lr=0.25)
+    assert opt._flat is not None
+    opt.step()
+    for p, (w, g) in zip(model.parameters(), before):
+        np.testing.assert_allclose(p.value, w - 0.25 * g, rtol=1e-6 if dtype == "float32" else 1e-15)
+        assert not np.array_equal(p.value, w)
