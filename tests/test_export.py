@@ -249,3 +249,29 @@ def test_from_sklearn_refuses_multilabel_and_unfitted():
         mlp.fit(X, Y)
     with pytest.raises(RelunetError, match="multi-label"):
         export.from_sklearn(mlp)
+
+
+# --------------------------------------------------------------------------- command line
+def test_cli_export_onnx_and_torch(run_cli, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = _randomize_biases(_model("relu"), np.random.default_rng(10))
+    relunet.save(model, tmp_path / "m.npz")
+    X = np.random.default_rng(11).normal(size=(30, 3))
+    r = run_cli("export", "--model", "m.npz", "--format", "onnx", "--out", "m.onnx")
+    assert r.returncode == 0, r.stderr
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    assert np.max(np.abs(sess.run(["probabilities"], {"x": X})[0] - model.predict_proba(X))) < 1e-5
+    r = run_cli("export", "--model", "m.npz", "--format", "torch", "--out", "m.pt")
+    assert r.returncode == 0, r.stderr
+    seq, task, _ = export.load_torch(tmp_path / "m.pt")
+    np.testing.assert_allclose(seq(torch.from_numpy(X)).detach().numpy(), model.decision_function(X), atol=1e-12)
+
+
+def test_cli_export_errors(run_cli, tmp_path):
+    relunet.save(_model("relu"), tmp_path / "m.npz")
+    r = run_cli("export", "--model", "m.npz", "--format", "onnx", "--out", "nowhere/m.onnx")
+    assert r.returncode == 2 and r.stderr.startswith("relunet: error: cannot write export file")
+    r = run_cli("export", "--model", "missing.npz", "--format", "torch", "--out", "m.pt")
+    assert r.returncode == 2 and "does not exist" in r.stderr
+    r = run_cli("export", "--model", "m.npz", "--format", "keras", "--out", "m.keras")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
