@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - a future scikit-learn
 from .data import bounding_box
 from .engine.errors import DivergenceError
 from .engine.model import MLP, softmax
-from .engine.losses import LOSSES, TASK_LOSS
+from .engine.losses import LOSSES, TASK_LOSS, SoftmaxCrossEntropy
 from .engine.optim import SGD, Adam, make_schedule
 
 #: scikit-learn's activation names -> relunet's (the one place they are translated).
@@ -225,8 +225,10 @@ class _ReLUNetBase(BaseEstimator):
                           classes=getattr(self, "classes_", None) if self._task == "classification" else None,
                           dtype=self.dtype, seed=self._rng)
         self.model_.box = bounding_box(X)
+        # the settings, kept in relunet model files for the record (JSON-able values only)
         self.model_.training = {k: v for k, v in self.get_params().items()
                                 if isinstance(v, (str, int, float, bool, type(None)))}
+        self.model_.training["hidden_layer_sizes"] = self._hidden_sizes()
         params = self.model_.parameters()
         if self.solver == "sgd":
             mu = float(self.momentum)
@@ -506,10 +508,10 @@ def _weighted_loss(lossf, z, t, w):
     sw = float(w.sum())
     if sw == 0:
         return 0.0, dz, 0.0
-    if hasattr(lossf, "f"):  # cross-entropy: l_n = logsumexp(z_n) - z_n[t_n]
+    if isinstance(lossf, SoftmaxCrossEntropy):  # l_n = logsumexp(z_n) - z_n[t_n]
         m = z.max(axis=1)
         per = np.log(np.exp(z - m[:, None]).sum(axis=1)) + m - z[np.arange(len(t)), t]
-    else:                    # squared error: l_n = 1/2 sum_k (z_nk - t_nk)^2
+    else:                                       # squared error: l_n = 1/2 sum_k (z_nk - t_nk)^2
         per = 0.5 * np.einsum("nk,nk->n", lossf.r, lossf.r)
     dz *= (w * (len(z) / sw)).astype(dz.dtype)[:, None]
     return float(per @ w) / sw, dz, sw
