@@ -189,6 +189,7 @@ def onnx_model(model):
         x = z
         if i < last:
             h = f"h{i + 1}"
+            # ONNX keeps LeakyRelu's alpha as a 32-bit float: float64 outputs move by about 1e-8 relative.
             attrs = {"alpha": model.activations[i].slope} if ops[i] == "LeakyRelu" else {}
             nodes.append(helper.make_node(ops[i], [z], [h], name=f"{model.activations[i].name}{i + 1}", **attrs))
             x = h
