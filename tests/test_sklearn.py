@@ -213,3 +213,37 @@ def test_verbose_shows_a_tqdm_bar(capsys):
         ReLUNetClassifier(hidden_layer_sizes=(4,), max_iter=3, verbose=True).fit(X, y)
     err = capsys.readouterr().err
     assert "ReLUNetClassifier" in err and "/3" in err and "epoch" in err
+
+
+@pytest.mark.parametrize("schedule, last_lr", [("constant", 0.1), ("invscaling", 0.1 / 4 ** 0.25),
+                                               ("step", 0.1)])
+def test_learning_rate_schedules_count_epochs(schedule, last_lr):
+    X, y = blobs(60)
+    clf = ReLUNetClassifier(hidden_layer_sizes=(4,), solver="sgd", learning_rate=schedule, power_t=0.25,
+                            learning_rate_init=0.1, max_iter=4, tol=0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf._optimizer.lr == pytest.approx(last_lr, rel=1e-15)  # the rate of the 4th epoch (epoch index 3)
+
+
+def test_adaptive_divides_the_rate_by_five_when_stuck():
+    X, y = blobs(60)
+    # With tol=10 only epoch 1 improves (on the initial best loss, infinity); then the count of epochs without
+    # improvement passes n_iter_no_change=1 after epochs 3 and 5, and each time the rate is divided by 5.
+    clf = ReLUNetClassifier(hidden_layer_sizes=(4,), solver="sgd", learning_rate="adaptive", tol=10.0,
+                            n_iter_no_change=1, learning_rate_init=0.1, max_iter=6, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.n_iter_ == 6 and clf._optimizer.lr == pytest.approx(0.1 / 5 ** 2, rel=1e-12)
+
+
+def test_regressor_multi_output_and_partial_fit():
+    X, Y = make_regression(n_samples=80, n_features=4, n_targets=2, random_state=0)
+    Y = Y / Y.std(axis=0)
+    reg = ReLUNetRegressor(hidden_layer_sizes=(16,), max_iter=200, learning_rate_init=0.01, random_state=0).fit(X, Y)
+    assert reg.predict(X).shape == (80, 2) and reg.n_outputs_ == 2 and reg.score(X, Y) > 0.9
+    n = reg.n_iter_
+    reg.partial_fit(X, Y)
+    assert reg.n_iter_ == n + 1 and len(reg.loss_curve_) == n + 1
