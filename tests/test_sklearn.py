@@ -247,3 +247,12 @@ def test_regressor_multi_output_and_partial_fit():
     n = reg.n_iter_
     reg.partial_fit(X, Y)
     assert reg.n_iter_ == n + 1 and len(reg.loss_curve_) == n + 1
+
+
+def test_divergence_is_a_clear_error_and_keeps_finite_weights():
+    X, y = make_regression(n_samples=50, n_features=3, random_state=0)
+    reg = ReLUNetRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=1.0, momentum=0.0,
+                           max_iter=50, random_state=0)
+    with pytest.raises(relunet.DivergenceError, match="diverged in epoch"):
+        reg.fit(X * 1e3, y * 1e3)
+    assert all(np.all(np.isfinite(c)) for c in reg.coefs_ + reg.intercepts_)
