@@ -21,6 +21,7 @@ COMMANDS = {
     "plot": ".plot",
     "gradcheck": ".gradcheck",
     "explain": ".explain",
+    "export": ".export",
 }
 
 
