@@ -17,6 +17,9 @@ COMMANDS = {
     "evaluate": ".evaluate",
     "predict": ".predict",
     "gradcheck": ".gradcheck",
+    "regions": ".regions",
+    "knots": ".knots",
+    "approx": ".approx",
 }
 
 

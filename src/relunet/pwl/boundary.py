@@ -48,6 +48,7 @@ class Boundary:
     junctions: np.ndarray
     junction_classes: np.ndarray
     cells: list = field(default_factory=list, repr=False)  # [(class, polygon (n, 2)), ...] of mixed regions
+    mixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)  # their indices
 
     @property
     def count(self):
@@ -133,7 +134,7 @@ def decision_boundary(model, box=None, partition=None, min_area=MIN_AREA):
     return Boundary(pieces,
                     np.concatenate(straight) if straight else np.zeros((0, 2, 2)),
                     np.concatenate(straight_cls) if straight_cls else np.zeros((0, 2), np.int64),
-                    junctions, junction_classes, cells)
+                    junctions, junction_classes, cells, mixed)
 
 
 def _keys(points, tol):

@@ -18,6 +18,7 @@ Patterns are strings with one character per hidden unit, '1' where z > 0 (the un
 and contributes an empty group.
 """
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,6 +150,11 @@ def linear_regions(model, box=None, min_area=MIN_AREA):
     check_inputs(model, 2)
     hidden, (Wout, bout) = pwl_layers(model)
     box = resolve_box(model, box, dims=2)
+    with single_thread_blas():
+        return _regions(hidden, Wout, bout, box, min_area)
+
+
+def _regions(hidden, Wout, bout, box, min_area):
     V, n = geometry.box_polygon(box)
     xmax = max(abs(v) for v in box)
     box_area = (box[1] - box[0]) * (box[3] - box[2])
@@ -174,6 +180,26 @@ def linear_regions(model, box=None, min_area=MIN_AREA):
         Az, cz = next_layer(Ws[li + 1], bs[li + 1], Ah, ch)
     width = int(n.max()) if len(n) else 1
     return Partition(box, np.ascontiguousarray(V[:, :width]), n, bits, Az, cz, groups, dropped)
+
+
+_CONTROLLER = []
+
+
+def single_thread_blas():
+    """A context that keeps BLAS to one thread (threadpoolctl, when installed).
+
+    The products here are small and many: on a busy machine a multi-threaded BLAS spends more time
+    waking its threads than multiplying (measured 3x slower on 2 shared cores).
+    """
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        except ImportError:
+            _CONTROLLER.append(None)
+    ctrl = _CONTROLLER[0]
+    return ctrl.limit(limits=1, user_api="blas") if ctrl is not None else contextlib.nullcontext()
 
 
 def next_layer(W, b, Ah, ch):
