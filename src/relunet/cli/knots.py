@@ -18,8 +18,9 @@ examples:
 
 def add_arguments(p):
     p.add_argument("--model", required=True, metavar="MODEL.npz")
-    p.add_argument("--interval", default=None, metavar="a,b",
-                   help="the interval (default: the training data's range stored in the model)")
+    p.add_argument("--interval", default=None, nargs="+", metavar="a,b",
+                   help="the interval (default: the training data's range stored in the model); "
+                        "write --interval=-1,1 or --interval -1 1 when it starts with a minus sign")
     p.add_argument("--json", default=None, metavar="FILE", help="write knots, values, slopes and patterns as JSON")
 
 
@@ -28,7 +29,7 @@ def run(args):
     from ..pwl.oned import knots
 
     model = load_model(args.model)
-    interval = None if args.interval is None else float_list(args.interval, 2, "--interval")
+    interval = None if args.interval is None else float_list(",".join(args.interval), 2, "--interval")
     if args.json:
         check_output_path(args.json, "JSON")
     t0 = time.perf_counter()
@@ -37,13 +38,12 @@ def run(args):
     merged, _ = k.merged()
     print(f"{k.pieces} linear pieces on [{k.knots[0]:.6g}, {k.knots[-1]:.6g}] (bound {model_bound(model):,}); "
           f"the slope changes at {len(merged) - 2} of the {len(k.knots) - 2} breakpoints; time {ms:.2f} ms")
-    out = 0 if model.n_outputs == 1 else None
     print("knot x            value          slope after")
     for i, t in enumerate(k.knots):
         v = k.values[i, 0]
         s = f"{k.slopes[i, 0]: .6g}" if i < k.pieces else ""
         print(f"{t: .10g}".ljust(18) + f"{v: .6g}".ljust(15) + s)
-    if out is None:
+    if model.n_outputs > 1:
         print(f"(first output of {model.n_outputs} shown; --json has all)")
     if args.json:
         from ..io import atomic_write_bytes

@@ -40,6 +40,8 @@ class Boundary:
 
     ``segments`` (S, 2, 2) are the straight pieces (collinear neighbours merged), ``segment_classes``
     (S, 2) their pairs; ``junctions`` (J, 2) points where three classes tie, ``junction_classes`` (J, 3).
+    ``mixed`` are the indices of the regions the boundary crosses and ``cells`` their exact class
+    cells as (class, region index, polygon); every other region lies wholly in one class.
     """
 
     pieces: list
@@ -47,7 +49,7 @@ class Boundary:
     segment_classes: np.ndarray
     junctions: np.ndarray
     junction_classes: np.ndarray
-    cells: list = field(default_factory=list, repr=False)  # [(class, polygon (n, 2)), ...] of mixed regions
+    cells: list = field(default_factory=list, repr=False)  # [(class, region, polygon (n, 2)), ...]
     mixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)  # their indices
 
     @property
@@ -101,7 +103,7 @@ def decision_boundary(model, box=None, partition=None, min_area=MIN_AREA):
             keep = ni >= 3
             Vi, ni, lab, rid = Vi[keep], ni[keep], lab[keep], rid[keep]
         keep = geometry.areas(Vi) > min_abs
-        Vi, ni, lab = Vi[keep], ni[keep], lab[keep]
+        Vi, ni, lab, rid = Vi[keep], ni[keep], lab[keep], rid[keep]
         valid = np.arange(Vi.shape[1]) < ni[:, None]
         # Boundary edges: tagged with a class j > i (the same edge of cell j carries tag i).
         r, k = np.nonzero(valid & (lab > i))
@@ -115,7 +117,7 @@ def decision_boundary(model, box=None, partition=None, min_area=MIN_AREA):
         if len(r):
             junc.append(Vi[r, k])
             junc_cls.append(np.sort(np.column_stack([np.full(len(r), i), lab[r, k], prev[r, k]]), axis=1))
-        cells.extend((i, Vi[q, :ni[q]]) for q in range(len(ni)))
+        cells.extend((i, int(rid[q]), Vi[q, :ni[q]]) for q in range(len(ni)))
     tol = 1e-9 * max(part.box[1] - part.box[0], part.box[3] - part.box[2])
     segments = np.concatenate(segs) if segs else np.zeros((0, 2, 2))
     seg_classes = np.concatenate(seg_cls) if seg_cls else np.zeros((0, 2), np.int64)

@@ -88,9 +88,9 @@ def draw_exact(ax, model, box=None, *, partition=None, boundary=None, regions=Tr
                 colors = class_colors(z.shape[1])
                 pure = np.ones(len(part), bool)
                 pure[bnd.mixed] = False
-                fills = [polys[i] for i in np.flatnonzero(pure)] + [cell for _, cell in bnd.cells]
+                fills = [polys[i] for i in np.flatnonzero(pure)] + [cell for _, _, cell in bnd.cells]
                 face = np.vstack([colors[z.argmax(axis=1)[pure]].reshape(-1, 4),
-                                  colors[[k for k, _ in bnd.cells]].reshape(-1, 4)])
+                                  colors[[k for k, _, _ in bnd.cells]].reshape(-1, 4)])
                 face[:, 3] = 0.25
             else:
                 import matplotlib
