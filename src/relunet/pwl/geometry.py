@@ -114,6 +114,8 @@ def compact(C, mask, labels=None):
     """
     n = mask.sum(axis=1)
     width = max(int(n.max()) if len(n) else 0, 1)
+    # A stable sort of "not kept" moves the kept slots to the front in order (measured faster than
+    # a cumsum scatter for the few hundred short rows a unit typically cuts).
     order = np.argsort(~mask, axis=1, kind="stable")[:, :width]
     pad = np.arange(width) >= n[:, None]
     order[pad] = np.broadcast_to(order[:, :1], order.shape)[pad]

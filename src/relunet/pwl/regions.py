@@ -163,7 +163,9 @@ def _regions(hidden, Wout, bout, box, min_area):
     dropped = 0
     Ws = [layer[0] for layer in hidden] + [Wout]
     bs = [layer[1] for layer in hidden] + [bout]
-    Az, cz = Ws[0][None].copy(), bs[0][None].copy()  # z^(1) = Az x + cz on the box
+    # z = Az^T x + cz on each region, Az stored (R, 2, units) so that the next layer is one
+    # (R * 2, units) @ (units, out) product without transposes.
+    Az, cz = Ws[0].T[None].copy(), bs[0][None].copy()
     for li, (_, _, slope) in enumerate(hidden):
         if slope is None:
             groups.append(0)
@@ -176,10 +178,11 @@ def _regions(hidden, Wout, bout, box, min_area):
             bits = np.concatenate([bits[parent], layer_bits], axis=1)
             groups.append(layer_bits.shape[1])
             d = np.where(layer_bits, 1.0, slope)
-            Ah, ch = Az[parent] * d[..., None], cz[parent] * d
+            Ah, ch = Az[parent] * d[:, None, :], cz[parent] * d
         Az, cz = next_layer(Ws[li + 1], bs[li + 1], Ah, ch)
     width = int(n.max()) if len(n) else 1
-    return Partition(box, np.ascontiguousarray(V[:, :width]), n, bits, Az, cz, groups, dropped)
+    A = np.ascontiguousarray(Az.transpose(0, 2, 1))  # (R, outputs, 2)
+    return Partition(box, np.ascontiguousarray(V[:, :width]), n, bits, A, cz, groups, dropped)
 
 
 _CONTROLLER = []
@@ -205,32 +208,32 @@ def single_thread_blas():
 def next_layer(W, b, Ah, ch):
     """The next excitation's affine maps from the activations' ones: z = W h + b on every region.
 
-    W (out, in), b (out,), Ah (R, in, d), ch (R, in) -> Az (R, out, d), cz (R, out). One BLAS call
-    for all regions instead of R small products.
+    W (out, in), b (out,), Ah (R, d, in), ch (R, in) -> Az (R, d, out), cz (R, out): z = Az^T x + cz.
+    One BLAS call for all regions instead of R small products.
     """
-    R, units, d = Ah.shape
-    Az = (W @ Ah.transpose(1, 0, 2).reshape(units, R * d)).reshape(len(W), R, d).transpose(1, 0, 2)
-    return np.ascontiguousarray(Az), ch @ W.T + b
+    R, d, units = Ah.shape
+    Az = (Ah.reshape(R * d, units) @ W.T).reshape(R, d, len(W))
+    return Az, ch @ W.T + b
 
 
 def _split_layer(V, n, Az, cz, xmax):
     """Cut every region by the lines z_j = 0 of one layer.
 
-    V (P, M, 2), n (P,): the regions; Az (P, units, 2), cz (P, units): z of this layer on each.
+    V (P, M, 2), n (P,): the regions; Az (P, 2, units), cz (P, units): z of this layer on each.
     Returns (V, n, parent, bits): the pieces, the region each came from, and their (R, units) signs.
     """
     P, units = cz.shape
-    eps = EPS * (np.abs(Az).sum(axis=2) * xmax + np.abs(cz))  # (P, units): the rounding scale of z
+    eps = EPS * (np.abs(Az).sum(axis=1) * xmax + np.abs(cz))  # (P, units): the rounding scale of z
     valid = (np.arange(V.shape[1]) < n[:, None])[..., None]
     # z at every vertex: (P, M, units)
-    S = V[..., 0, None] * Az[:, None, :, 0] + V[..., 1, None] * Az[:, None, :, 1] + cz[:, None, :]
+    S = V[..., 0, None] * Az[:, None, 0, :] + V[..., 1, None] * Az[:, None, 1, :] + cz[:, None, :]
     above = np.any(valid & (S > eps[:, None, :]), axis=1)
     below = np.any(valid & (S < -eps[:, None, :]), axis=1)
     crossed = above & below
     # Not crossed: the unit's sign is the same everywhere in the region (take the centre's when the
     # whole region lies within rounding of the line, which only a vanishing region can).
     g = geometry.centroids(V, n)
-    centre = g[:, 0, None] * Az[..., 0] + g[:, 1, None] * Az[..., 1] + cz
+    centre = g[:, 0, None] * Az[:, 0] + g[:, 1, None] * Az[:, 1] + cz
     bits = np.where(above | below, above, centre > 0)
     parent = np.arange(P)
     store = _Rows(V, n, parent, bits)
@@ -239,7 +242,7 @@ def _split_layer(V, n, Az, cz, xmax):
         rows = np.flatnonzero(crossed[store.parent[:R], j])
         pr = store.parent[rows]
         Vr, nr = store.V[rows], store.n[rows]
-        a = Az[pr, j]
+        a = Az[pr, :, j]
         s = Vr[..., 0] * a[:, 0, None] + Vr[..., 1] * a[:, 1, None] + cz[pr, j][:, None]
         sg = geometry.side(s, eps[pr, j][:, None])
         ok = np.arange(s.shape[1]) < nr[:, None]
