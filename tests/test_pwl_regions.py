@@ -37,7 +37,8 @@ def trained_spiral(hidden=(32, 32), activation="relu", epochs=150, seed=0):
 
 @pytest.fixture(scope="module")
 def spiral():
-    return trained_spiral()
+    # The issue's network: 2-64-64-3 trained on the spiral (several thousand regions).
+    return trained_spiral(hidden=(64, 64))
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +55,9 @@ def random_model(sizes, activation="relu", seed=0, bias=1.0):
     return model
 
 
-def activation_bits(model, X):
-    """The activation pattern of every row of X, by an explicit forward pass (not the library's)."""
+def forward_bits(model, X):
+    """(z, bits): the output and every row's activation pattern, by an explicit forward pass
+    written here from the weights (not the library's)."""
     weights = model.get_weights()
     h, bits = X, []
     for li, act in enumerate(model.activations):
@@ -63,9 +65,16 @@ def activation_bits(model, X):
         if act.name == "identity":
             h = z
             continue
-        bits.append(z > 0)
-        h = np.where(z > 0, z, getattr(act, "slope", 0.0) * z)
-    return np.concatenate(bits, axis=1) if bits else np.zeros((len(X), 0), bool)
+        on = z > 0
+        bits.append(on)
+        slope = getattr(act, "slope", 0.0)
+        h = np.maximum(z, 0.0) if slope == 0.0 else np.where(on, z, slope * z)
+    z = h @ weights[-2].T + weights[-1]
+    return z, (np.concatenate(bits, axis=1) if bits else np.zeros((len(X), 0), bool))
+
+
+def activation_bits(model, X):
+    return forward_bits(model, X)[1]
 
 
 def grid(box, n=500):
@@ -109,10 +118,10 @@ def check_partition(model, part, n_grid=500, n_interior=100, seed=0):
     # Each region's affine map is the network at random interior points of it.
     P = interior_points(part, n_interior, np.random.default_rng(seed))
     z_map = np.einsum("rkd,rpd->rpk", part.A, P) + part.c[:, None, :]
-    z_net = model.forward(P.reshape(-1, 2)).reshape(z_map.shape)
+    z_net, pts_bits = forward_bits(model, P.reshape(-1, 2))
+    z_net = z_net.reshape(z_map.shape)
     assert np.max(np.abs(z_map - z_net)) <= 1e-9 * max(1.0, np.abs(z_net).max())
     # ... and their pattern is the region's.
-    pts_bits = activation_bits(model, P.reshape(-1, 2))
     assert np.array_equal(locate(part, pts_bits), np.repeat(np.arange(len(part)), n_interior))
     # A dense grid: every point's pattern is a listed region, and the point lies in its polygon.
     G = grid(part.box, n_grid)
@@ -127,8 +136,8 @@ def check_partition(model, part, n_grid=500, n_interior=100, seed=0):
 
 def test_trained_spiral_regions_are_exact(spiral, spiral_partition):
     part = spiral_partition
-    assert len(part) > 500
-    assert part.patterns[0].count("|") == 1 and len(part.patterns[0]) == 32 + 1 + 32
+    assert len(part) > 2000
+    assert part.patterns[0].count("|") == 1 and len(part.patterns[0]) == 64 + 1 + 64
     check_partition(spiral, part)
 
 
@@ -273,6 +282,18 @@ def test_degenerate_lines_through_vertices_and_parallel():
     check_partition(model, part, n_grid=500, n_interior=10)
     # The diagonals (one of them twice) make 4 triangles; x = 0.5 and x = -0.5 each cross 3 of them.
     assert len(part) == 4 + 3 + 3
+
+
+def test_untrained_networks_all_lines_through_the_origin():
+    # Fresh networks have zero biases: every first-layer line passes through the origin (all
+    # concurrent), and every region is a cone with its apex there.
+    n = 16
+    model = relunet.MLP([2, n, 3], seed=0)
+    part = linear_regions(model, [-1, 1, -1, 1])
+    assert len(part) == 2 * n
+    check_partition(model, part, n_grid=500, n_interior=10)
+    deep = relunet.MLP([2, 16, 16, 3], seed=0)
+    check_partition(deep, linear_regions(deep, [-1, 1, -1, 1]), n_grid=500, n_interior=10)
 
 
 def test_slivers_dropped_and_counted():
