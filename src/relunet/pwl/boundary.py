@@ -80,10 +80,12 @@ def decision_boundary(model, box=None, partition=None, min_area=MIN_AREA):
     # z at every vertex: (R, M, K); a region is mixed when its vertices disagree on the top class or
     # one of them is (nearly) a tie.
     Z = V[..., 0, None] * A[:, None, :, 0] + V[..., 1, None] * A[:, None, :, 1] + c[:, None, :]
-    zs = np.sort(Z, axis=2)
     scale = np.abs(A).sum(axis=2).max(axis=1) * xmax + np.abs(c).max(axis=1)  # (R,)
     top = Z.argmax(axis=2)
-    near_tie = np.any(zs[..., -1] - zs[..., -2] <= 2 * EPS * scale[:, None], axis=1)
+    first = np.take_along_axis(Z, top[..., None], axis=2)[..., 0]
+    np.put_along_axis(Z, top[..., None], -np.inf, axis=2)
+    second = Z.max(axis=2)  # the runner-up's logit at every vertex
+    near_tie = np.any(first - second <= 2 * EPS * scale[:, None], axis=1)
     mixed = np.flatnonzero(np.any(top != top[:, :1], axis=1) | near_tie)
     min_abs = min_area * part.box_area
     segs, seg_cls, junc, junc_cls, cells = [], [], [], [], []

@@ -224,11 +224,13 @@ def _split_layer(V, n, Az, cz, xmax):
     """
     P, units = cz.shape
     eps = EPS * (np.abs(Az).sum(axis=1) * xmax + np.abs(cz))  # (P, units): the rounding scale of z
-    valid = (np.arange(V.shape[1]) < n[:, None])[..., None]
-    # z at every vertex: (P, M, units)
-    S = V[..., 0, None] * Az[:, None, 0, :] + V[..., 1, None] * Az[:, None, 1, :] + cz[:, None, :]
-    above = np.any(valid & (S > eps[:, None, :]), axis=1)
-    below = np.any(valid & (S < -eps[:, None, :]), axis=1)
+    # z at every vertex: (P, M, units). Padding slots repeat vertex 0, so max and min over all
+    # slots are those over the polygon's vertices.
+    S = V[..., 0, None] * Az[:, None, 0, :]
+    S += V[..., 1, None] * Az[:, None, 1, :]
+    S += cz[:, None, :]
+    above = S.max(axis=1) > eps
+    below = S.min(axis=1) < -eps
     crossed = above & below
     # Not crossed: the unit's sign is the same everywhere in the region (take the centre's when the
     # whole region lies within rounding of the line, which only a vanishing region can).
@@ -245,8 +247,7 @@ def _split_layer(V, n, Az, cz, xmax):
         a = Az[pr, :, j]
         s = Vr[..., 0] * a[:, 0, None] + Vr[..., 1] * a[:, 1, None] + cz[pr, j][:, None]
         sg = geometry.side(s, eps[pr, j][:, None])
-        ok = np.arange(s.shape[1]) < nr[:, None]
-        up, down = np.any(ok & (sg > 0), axis=1), np.any(ok & (sg < 0), axis=1)
+        up, down = sg.max(axis=1) > 0, sg.min(axis=1) < 0  # (padding repeats vertex 0)
         split = up & down
         # A child of a crossed region may lie wholly on one side.
         store.bits[rows[~split], j] = up[~split]
