@@ -68,7 +68,7 @@ def test_knots_errors_and_defaults():
         knots(relunet.MLP([1, 4, 1], "sigmoid", task="regression"), (0, 1))
     with pytest.raises(RelunetError, match="interval"):
         knots(relunet.MLP([1, 4, 1], task="regression"))
-    with pytest.raises(RelunetError, match="x0 < x1"):
+    with pytest.raises(RelunetError, match="a < b"):
         knots(relunet.MLP([1, 4, 1], task="regression"), (1, 1))
     model = random_1d([1, 5, 1])
     model.box = [-1.0, 2.0]

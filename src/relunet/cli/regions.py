@@ -47,7 +47,7 @@ def run(args):
     t2 = time.perf_counter()
     bound = model_bound(model)
     lines = [f"{len(part)} linear regions in box {_fmt_box(part.box)} (bound {bound:,}"]
-    if len(model.linears) == 2:
+    if len(model.linears) == 2 and model.activation_names[0] != "identity":
         W, b = model.linears[0].W, model.linears[0].b
         lines[0] += f"; lines in the box allow {box_exact_count(W, b, part.box)}"
     lines[0] += ")"

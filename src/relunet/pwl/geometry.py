@@ -134,19 +134,3 @@ def pad_to(V, width, labels=None):
     if labels is not None:
         labels = np.concatenate([labels, np.repeat(labels[:, :1], width - M, axis=1)], axis=1)
     return V, labels
-
-
-def stack(parts):
-    """Concatenate padded batches [(V, n, labels or None), ...] of different widths."""
-    parts = [p for p in parts if len(p[1])]
-    if not parts:
-        return np.zeros((0, 1, 2)), np.zeros(0, dtype=int), None
-    width = max(p[0].shape[1] for p in parts)
-    Vs, ns, ls = [], [], []
-    for V, n, lab in parts:
-        V, lab = pad_to(V, width, lab)
-        Vs.append(V)
-        ns.append(n)
-        ls.append(lab)
-    labels = None if any(lab is None for lab in ls) else np.concatenate(ls)
-    return np.concatenate(Vs), np.concatenate(ns), labels

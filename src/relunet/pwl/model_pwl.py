@@ -42,11 +42,13 @@ def resolve_box(model, box=None, dims=2):
     try:
         box = [float(v) for v in box]
     except (TypeError, ValueError):
-        raise RelunetError(f"the box must be numbers, got {box!r}") from None
+        raise RelunetError(f"the {'interval' if dims == 1 else 'box'} must be numbers, got {box!r}") from None
     if len(box) != 2 * dims:
         raise RelunetError(f"the {'interval' if dims == 1 else 'box'} needs {2 * dims} numbers, got {box!r}")
     if not all(math.isfinite(v) for v in box):
-        raise RelunetError(f"the box must be finite numbers, got {box!r}")
+        raise RelunetError(f"the {'interval' if dims == 1 else 'box'} must be finite numbers, got {box!r}")
+    if dims == 1 and not box[0] < box[1]:
+        raise RelunetError(f"the interval needs a < b, got {box[0]:g} and {box[1]:g}")
     for d in range(dims):
         if not box[2 * d] < box[2 * d + 1]:
             name = "xy"[d]

@@ -12,7 +12,7 @@ import numpy as np
 from ..engine.errors import RelunetError
 from ..io import atomic_write_bytes
 from .boundary import decision_boundary
-from .model_pwl import pwl_layers, resolve_box
+from .model_pwl import pwl_layers
 from .regions import linear_regions
 
 
@@ -204,4 +204,4 @@ def save_figure(fig, path):
 
 
 __all__ = ["draw_exact", "plot_regions", "plot_approximation", "plot_region_history", "hinge_segments",
-           "class_colors", "save_figure", "resolve_box"]
+           "class_colors", "save_figure"]
