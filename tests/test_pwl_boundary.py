@@ -3,6 +3,7 @@ classification agreeing with the exact cells, and the linear classifier's power 
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import relunet
 from relunet.data import bounding_box
@@ -125,6 +126,20 @@ def test_grid_classification_agrees_with_exact_cells(spiral):
     assert np.all(found)
     assert np.array_equal(exact[clear], pred[clear])
     assert clear.mean() > 0.99
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), hidden=st.lists(st.integers(1, 10), min_size=1, max_size=3),
+       classes=st.integers(2, 5), leaky=st.booleans())
+def test_random_networks_boundary(seed, hidden, classes, leaky):
+    from test_pwl_regions import random_model
+
+    model = random_model([2, *hidden, classes], "leaky_relu" if leaky else "relu", seed=seed)
+    box = [-1.0, 1.0, -0.93, 1.07]
+    bnd = decision_boundary(model, box)
+    if bnd.count:
+        check_ties(model, bnd)
+    check_complete(model, bnd, box, lines=5, samples=5001)
 
 
 def test_two_classes_boundary_is_z0_equals_z1(moons):
