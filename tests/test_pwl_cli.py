@@ -65,7 +65,7 @@ def test_regions_command_json_and_plot(run_cli, models, tmp_path):
 
 
 def test_regions_command_box(run_cli, models, tmp_path):
-    for box in (["--box=-0.5,0.5,-0.5,0.5"], ["--box", "-0.5", "0.5", "-0.5", "0.5"]):
+    for box in (["--box=-0.5,0.5,-0.5,0.5"], ["--box", "-0.5,0.5,-0.5,0.5"], ["--box", "-.5,.5,-5e-1,5E-1"]):
         r = run_cli("regions", "--model", models["dir"] / "spiral.npz", *box, "--json", "b.json", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         doc = json.loads((tmp_path / "b.json").read_text())
@@ -105,10 +105,10 @@ def test_regions_command_more_bad_input_in_process(models, capsys, monkeypatch):
 
 
 def test_knots_command(run_cli, models, tmp_path):
-    r = run_cli("knots", "--model", models["dir"] / "sine.npz", "--interval", "0,6", "--json", "k.json", cwd=tmp_path)
+    r = run_cli("knots", "--model", models["dir"] / "sine.npz", "--interval", "-1,6", "--json", "k.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     doc = json.loads((tmp_path / "k.json").read_text())
-    k = knots(models["sine"], (0, 6))
+    k = knots(models["sine"], (-1, 6))
     np.testing.assert_array_equal(doc["knots"], k.knots)
     assert doc["pieces"] == k.pieces and f"{k.pieces} linear pieces" in r.stdout
     bad = run_cli("knots", "--model", models["dir"] / "spiral.npz", cwd=tmp_path)
@@ -154,6 +154,14 @@ def test_draw_exact_and_plots(models, tmp_path):
     fig, ax = plt.subplots()
     draw_exact(ax, lin, [-2, 2, -2, 2])
     assert any("power diagram" in t.get_text() for t in ax.texts)
+    plt.close(fig)
+    from relunet.pwl.plot import draw_knots
+
+    fig, ax = plt.subplots()
+    k = draw_knots(ax, models["sine"])
+    x, v = ax.lines[0].get_data()
+    np.testing.assert_allclose(v, models["sine"].predict(np.asarray(x)[:, None]), atol=1e-9)
+    assert len(x) == k.pieces + 1
     plt.close(fig)
     counter = RegionCounter(every=2)
     relunet.fit(models["spiral"].copy(), models["X"], models["y"], epochs=4, batch_size=64, optimizer="adam",

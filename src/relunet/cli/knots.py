@@ -3,6 +3,7 @@
 import json
 import time
 
+from ._pwl_args import allow_negative_lists
 from ._common import check_output_path, float_list, load_model
 
 HELP = "exact breakpoints (knots) and slopes of a 1-input model on an interval"
@@ -18,9 +19,9 @@ examples:
 
 def add_arguments(p):
     p.add_argument("--model", required=True, metavar="MODEL.npz")
-    p.add_argument("--interval", default=None, nargs="+", metavar="a,b",
-                   help="the interval (default: the training data's range stored in the model); "
-                        "write --interval=-1,1 or --interval -1 1 when it starts with a minus sign")
+    allow_negative_lists(p)
+    p.add_argument("--interval", default=None, metavar="a,b",
+                   help="the interval (default: the training data's range stored in the model)")
     p.add_argument("--json", default=None, metavar="FILE", help="write knots, values, slopes and patterns as JSON")
 
 
@@ -29,7 +30,7 @@ def run(args):
     from ..pwl.oned import knots
 
     model = load_model(args.model)
-    interval = None if args.interval is None else float_list(",".join(args.interval), 2, "--interval")
+    interval = None if args.interval is None else float_list(args.interval, 2, "--interval")
     if args.json:
         check_output_path(args.json, "JSON")
     t0 = time.perf_counter()

@@ -4,6 +4,7 @@ import json
 import time
 
 from ..engine.errors import RelunetError
+from ._pwl_args import allow_negative_lists
 from ._common import add_data_arguments, check_output_path, float_list, load_data, load_model
 
 HELP = "exact linear regions and decision boundary of a 2-input model (counts, bound, JSON, plot)"
@@ -14,17 +15,16 @@ theoretical maximum (Serra, Tjandraatmadja and Ramalingam, ICML 2018) and the ti
 
 examples:
   relunet regions --model spiral.npz
-  relunet regions --model spiral.npz --box=-1.2,1.2,-1.2,1.2 --json regions.json --plot regions.png
+  relunet regions --model spiral.npz --box -1.2,1.2,-1.2,1.2 --json regions.json --plot regions.png
   relunet regions --model lecture.npz --plot regions.png --data lecture
 """
 
 
 def add_arguments(p):
     p.add_argument("--model", required=True, metavar="MODEL.npz")
-    # nargs="+": "--box -1 1 -1 1" works too (argparse takes "-1,1,..." for an option; "--box=-1,1,-1,1" is fine).
-    p.add_argument("--box", default=None, nargs="+", metavar="x0,x1,y0,y1",
-                   help="the box to partition (default: the training data's box stored in the model); "
-                        "write --box=-1,1,-1,1 or --box -1 1 -1 1 when it starts with a minus sign")
+    allow_negative_lists(p)
+    p.add_argument("--box", default=None, metavar="x0,x1,y0,y1",
+                   help="the box to partition (default: the training data's box stored in the model)")
     p.add_argument("--json", default=None, metavar="FILE", help="write regions and boundary as JSON")
     p.add_argument("--plot", default=None, metavar="FIG.png", help="draw regions, boundary and first-layer hinges")
     add_data_arguments(p, required=False)
@@ -36,7 +36,7 @@ def run(args):
     from ..pwl.regions import linear_regions
 
     model = load_model(args.model)
-    box = None if args.box is None else float_list(",".join(args.box), 4, "--box")
+    box = None if args.box is None else float_list(args.box, 4, "--box")
     for path, what in ((args.json, "JSON"), (args.plot, "plot")):
         if path:
             check_output_path(path, what)

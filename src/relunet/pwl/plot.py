@@ -70,6 +70,9 @@ def draw_exact(ax, model, box=None, *, partition=None, boundary=None, regions=Tr
             value for regression, when `tint`). hinges: dashed first-layer lines W^(1) x + b^(1) = 0.
     Returns:
         (partition, boundary) (boundary None for regression models).
+    Raises:
+        RelunetError when the model is not a 2-input relu / leaky_relu / identity network, or there is
+        no box (callers that draw any model can catch it and fall back to sampling a grid).
     """
     from matplotlib.collections import LineCollection, PolyCollection
 
@@ -124,6 +127,25 @@ def draw_exact(ax, model, box=None, *, partition=None, boundary=None, regions=Tr
     ax.set_ylim(y0, y1)
     ax.set_aspect("auto")
     return part, bnd
+
+
+def draw_knots(ax, model, interval=None, output=0, color="C0", label="network (exact pieces)"):
+    """Draw a 1-input model's function exactly (straight lines between its knots), knots marked.
+
+    Args:
+        ax: a matplotlib Axes. model: a 1-input relu / leaky_relu / identity MLP.
+        interval: (a, b) (default model.box). output: which output to draw.
+    Returns:
+        the Knots (see relunet.pwl.knots).
+    """
+    from .oned import knots
+
+    k = knots(model, interval)
+    ax.plot(k.knots, k.values[:, output], "-", color=color, lw=1.8, label=label)
+    inner = k.knots[1:-1]
+    ax.plot(inner, k.values[1:-1, output], "|", color="black", ms=8, mew=1.0,
+            label=f"{len(inner)} knots ({k.pieces} pieces)")
+    return k
 
 
 def hidden_layers(model):
@@ -203,5 +225,5 @@ def save_figure(fig, path):
     atomic_write_bytes(path, buf.getvalue())
 
 
-__all__ = ["draw_exact", "plot_regions", "plot_approximation", "plot_region_history", "hinge_segments",
+__all__ = ["draw_exact", "draw_knots", "plot_regions", "plot_approximation", "plot_region_history", "hinge_segments",
            "class_colors", "save_figure"]
