@@ -167,19 +167,17 @@ def _regions(hidden, Wout, bout, box, min_area):
     # (R * 2, units) @ (units, out) product without transposes.
     Az, cz = Ws[0].T[None].copy(), bs[0][None].copy()
     for li, (_, _, slope) in enumerate(hidden):
-        if slope is None:
+        if slope is None:  # identity: h = z, nothing bends
             groups.append(0)
-            Ah, ch = Az, cz
-        else:
-            V, n, parent, layer_bits = _split_layer(V, n, Az, cz, xmax)
-            keep = (n >= 3) & (geometry.areas(V) > min_area * box_area)
-            dropped += int(np.count_nonzero(~keep))
-            V, n, parent, layer_bits = V[keep], n[keep], parent[keep], layer_bits[keep]
-            bits = np.concatenate([bits[parent], layer_bits], axis=1)
-            groups.append(layer_bits.shape[1])
-            d = np.where(layer_bits, 1.0, slope)
-            Ah, ch = Az[parent] * d[:, None, :], cz[parent] * d
-        Az, cz = next_layer(Ws[li + 1], bs[li + 1], Ah, ch)
+            Az, cz = next_layer(Ws[li + 1], bs[li + 1], Az, cz)
+            continue
+        V, n, parent, layer_bits = _split_layer(V, n, Az, cz, xmax)
+        keep = (n >= 3) & (geometry.areas(V) > min_area * box_area)
+        dropped += int(np.count_nonzero(~keep))
+        V, n, parent, layer_bits = V[keep], n[keep], parent[keep], layer_bits[keep]
+        bits = np.concatenate([bits[parent], layer_bits], axis=1)
+        groups.append(layer_bits.shape[1])
+        Az, cz = _through_layer(Az, cz, parent, layer_bits, slope, Ws[li + 1], bs[li + 1])
     width = int(n.max()) if len(n) else 1
     A = np.ascontiguousarray(Az.transpose(0, 2, 1))  # (R, outputs, 2)
     return Partition(box, np.ascontiguousarray(V[:, :width]), n, bits, A, cz, groups, dropped)
@@ -216,6 +214,23 @@ def next_layer(W, b, Ah, ch):
     return Az, ch @ W.T + b
 
 
+def _through_layer(Az, cz, parent, bits, slope, W, b, block=8192):
+    """z of the next layer on every piece: h = D z with D = diag(1 where the unit is on, else slope),
+    then z' = W h + b. Pieces share their parent's z map; done in blocks of rows to bound memory.
+
+    Az (P, 2, units), cz (P, units), parent (R,), bits (R, units) -> Az' (R, 2, out), cz' (R, out).
+    """
+    R = len(parent)
+    Az2 = np.empty((R, Az.shape[1], len(W)))
+    cz2 = np.empty((R, len(W)))
+    for s in range(0, R, block):
+        e = min(R, s + block)
+        d = np.where(bits[s:e], 1.0, slope)
+        p = parent[s:e]
+        Az2[s:e], cz2[s:e] = next_layer(W, b, Az[p] * d[:, None, :], cz[p] * d)
+    return Az2, cz2
+
+
 def _split_layer(V, n, Az, cz, xmax):
     """Cut every region by the lines z_j = 0 of one layer.
 
@@ -224,13 +239,7 @@ def _split_layer(V, n, Az, cz, xmax):
     """
     P, units = cz.shape
     eps = EPS * (np.abs(Az).sum(axis=1) * xmax + np.abs(cz))  # (P, units): the rounding scale of z
-    # z at every vertex: (P, M, units). Padding slots repeat vertex 0, so max and min over all
-    # slots are those over the polygon's vertices.
-    S = V[..., 0, None] * Az[:, None, 0, :]
-    S += V[..., 1, None] * Az[:, None, 1, :]
-    S += cz[:, None, :]
-    above = S.max(axis=1) > eps
-    below = S.min(axis=1) < -eps
+    above, below = _signs(V, Az, cz, eps)
     crossed = above & below
     # Not crossed: the unit's sign is the same everywhere in the region (take the centre's when the
     # whole region lies within rounding of the line, which only a vanishing region can).
@@ -260,6 +269,27 @@ def _split_layer(V, n, Az, cz, xmax):
     return store.arrays()
 
 
+def _signs(V, Az, cz, eps, block=2_000_000):
+    """Which units are above eps / below -eps somewhere in each region: two (P, units) bool arrays.
+
+    z at every vertex is a (P, M, units) array, computed in blocks of about `block` numbers so that
+    wide layers over many regions stay within a few tens of MB. Padding slots repeat vertex 0, so
+    max and min over all slots are those over the polygon's vertices.
+    """
+    P, M, _ = V.shape
+    step = max(1, block // max(1, M * cz.shape[1]))
+    above = np.empty(cz.shape, bool)
+    below = np.empty(cz.shape, bool)
+    for s in range(0, P, step):
+        e = min(P, s + step)
+        S = V[s:e, :, 0, None] * Az[s:e, None, 0, :]
+        S += V[s:e, :, 1, None] * Az[s:e, None, 1, :]
+        S += cz[s:e, None, :]
+        above[s:e] = S.max(axis=1) > eps[s:e]
+        below[s:e] = S.min(axis=1) < -eps[s:e]
+    return above, below
+
+
 class _Rows:
     """Growable region arrays (vertices, counts, parent, bits) with spare capacity, so that appending
     the pieces cut off by each unit does not copy everything each time."""
@@ -267,7 +297,7 @@ class _Rows:
     def __init__(self, V, n, parent, bits):
         self.size = len(n)
         cap = max(64, 4 * self.size)
-        self.V = geometry.pad_to(np.concatenate([V, np.repeat(V[:1], cap - len(V), axis=0)]), V.shape[1])[0]
+        self.V = np.concatenate([V, np.repeat(V[:1], cap - len(V), axis=0)])
         self.n = np.concatenate([n, np.zeros(cap - len(n), n.dtype)])
         self.parent = np.concatenate([parent, np.zeros(cap - len(n), parent.dtype)])
         self.bits = np.concatenate([bits, np.zeros((cap - len(n), bits.shape[1]), bool)])
