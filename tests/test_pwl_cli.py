@@ -73,6 +73,13 @@ def test_regions_command_box(run_cli, models, tmp_path):
         assert doc["count"] == len(linear_regions(models["spiral"], [-0.5, 0.5, -0.5, 0.5]))
 
 
+def test_regions_command_box_from_data(run_cli, models, tmp_path):
+    r = run_cli("regions", "--model", models["dir"] / "nobox.npz", "--data", "moons", "--json", "m.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    X, _ = relunet.make_dataset("moons")
+    assert json.loads((tmp_path / "m.json").read_text())["box"] == pytest.approx(bounding_box(X))
+
+
 BAD = [
     (["--model", "sine.npz"], "two inputs"),
     (["--model", "tanh.npz"], "not piece-wise linear"),

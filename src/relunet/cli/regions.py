@@ -5,7 +5,7 @@ import time
 
 from ..engine.errors import RelunetError
 from ._pwl_args import allow_negative_lists
-from ._common import add_data_arguments, check_output_path, float_list, load_data, load_model
+from ._common import add_data_arguments, bounding_box, check_output_path, float_list, load_data, load_model
 
 HELP = "exact linear regions and decision boundary of a 2-input model (counts, bound, JSON, plot)"
 DESCRIPTION = """Compute every linear region of a trained 2-input ReLU network exactly (no sampling grid):
@@ -24,7 +24,8 @@ def add_arguments(p):
     p.add_argument("--model", required=True, metavar="MODEL.npz")
     allow_negative_lists(p)
     p.add_argument("--box", default=None, metavar="x0,x1,y0,y1",
-                   help="the box to partition (default: the training data's box stored in the model)")
+                   help="the box to partition (default: the training data's box stored in the model, "
+                        "else that of --data)")
     p.add_argument("--json", default=None, metavar="FILE", help="write regions and boundary as JSON")
     p.add_argument("--plot", default=None, metavar="FIG.png", help="draw regions, boundary and first-layer hinges")
     add_data_arguments(p, required=False)
@@ -40,6 +41,13 @@ def run(args):
     for path, what in ((args.json, "JSON"), (args.plot, "plot")):
         if path:
             check_output_path(path, what)
+    X = y = None
+    if args.data:
+        X, y, _, _ = load_data(args, model.task)
+        if X.shape[1] != 2:
+            raise RelunetError(f"--data {args.data} has {X.shape[1]} features; the model has 2 inputs")
+        if box is None and model.box is None:
+            box = bounding_box(X)  # the same default box as relunet train stores
     t0 = time.perf_counter()
     part = linear_regions(model, box)
     t1 = time.perf_counter()
@@ -76,11 +84,6 @@ def run(args):
     if args.plot:
         from ..pwl.plot import plot_regions
 
-        X = y = None
-        if args.data:
-            X, y, _, _ = load_data(args, model.task)
-            if X.shape[1] != 2:
-                raise RelunetError(f"--data {args.data} has {X.shape[1]} features; the model has 2 inputs")
         plot_regions(model, X, y, args.plot, partition=part, boundary=bnd)
         lines.append(f"wrote {args.plot}")
     print("\n".join(lines))
