@@ -62,8 +62,9 @@ def run(args):
     if part.dropped:
         lines.append(f"{part.dropped} sliver regions below 1e-12 of the box's area dropped")
     if bnd is not None:
-        lines.append(f"{bnd.count} boundary pieces in {len(bnd.pieces)} polylines, {len(bnd.junctions)} "
-                     "junctions of three classes")
+        nj = len(bnd.junctions)
+        lines.append(f"{bnd.count} boundary pieces in {len(bnd.pieces)} polylines, {nj} "
+                     f"junction{'' if nj == 1 else 's'} of three classes")
     if len(model.linears) == 1 and model.task == "classification":
         from ..pwl.power import power_diagram
 
