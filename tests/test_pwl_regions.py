@@ -255,8 +255,17 @@ def clip_exact(P, s):
     ([2, 5, 3, 2], "relu", 5),
 ])
 def test_vertices_agree_with_exact_rational_arithmetic(sizes, activation, seed):
-    model = random_model(sizes, activation, seed=seed)
-    box = [-1.0, 1.0, -1.0, 1.0]
+    compare_with_exact(random_model(sizes, activation, seed=seed), [-1.0, 1.0, -1.0, 1.0])
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), hidden=st.lists(st.integers(1, 4), min_size=1, max_size=3).filter(
+    lambda h: sum(h) <= 8), leaky=st.booleans(), box=st.sampled_from([[-1.0, 1.0, -1.0, 1.0], [-0.3, 2.0, -1.5, 0.2]]))
+def test_random_small_networks_agree_with_exact_arithmetic(seed, hidden, leaky, box):
+    compare_with_exact(random_model([2, *hidden, 3], "leaky_relu" if leaky else "relu", seed=seed), box)
+
+
+def compare_with_exact(model, box):
     part = linear_regions(model, box)
     exact = exact_regions(model, box)
     assert set(part.patterns) == set(exact)
