@@ -225,9 +225,13 @@ def _through_layer(Az, cz, parent, bits, slope, W, b, block=8192):
     cz2 = np.empty((R, len(W)))
     for s in range(0, R, block):
         e = min(R, s + block)
-        d = np.where(bits[s:e], 1.0, slope)
+        d = bits[s:e].astype(np.float64) if slope == 0.0 else np.where(bits[s:e], 1.0, slope)
         p = parent[s:e]
-        Az2[s:e], cz2[s:e] = next_layer(W, b, Az[p] * d[:, None, :], cz[p] * d)
+        Ah = Az[p]
+        Ah *= d[:, None, :]
+        ch = cz[p]
+        ch *= d
+        Az2[s:e], cz2[s:e] = next_layer(W, b, Ah, ch)
     return Az2, cz2
 
 
