@@ -293,15 +293,21 @@ def test_degenerate_lines_through_vertices_and_parallel():
     assert len(part) == 4 + 3 + 3
 
 
-def test_untrained_networks_all_lines_through_the_origin():
-    # Fresh networks have zero biases: every first-layer line passes through the origin (all
-    # concurrent), and every region is a cone with its apex there.
+def _zero_biases(model):
+    for lin in model.linears:
+        lin.b = np.zeros(lin.out_features)
+    return model
+
+
+def test_zero_bias_networks_all_lines_through_the_origin():
+    # With zero biases every first-layer line passes through the origin (all concurrent), and every
+    # region is a cone with its apex there: the most degenerate arrangement.
     n = 16
-    model = relunet.MLP([2, n, 3], seed=0)
+    model = _zero_biases(relunet.MLP([2, n, 3], seed=0))
     part = linear_regions(model, [-1, 1, -1, 1])
     assert len(part) == 2 * n
     check_partition(model, part, n_grid=500, n_interior=10)
-    deep = relunet.MLP([2, 16, 16, 3], seed=0)
+    deep = _zero_biases(relunet.MLP([2, 16, 16, 3], seed=0))
     check_partition(deep, linear_regions(deep, [-1, 1, -1, 1]), n_grid=500, n_interior=10)
 
 
