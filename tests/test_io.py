@@ -154,3 +154,14 @@ def test_zip_with_garbage_member(tmp_path):
         zf.writestr("meta.npy", b"garbage")
     with pytest.raises(RelunetError):
         relunet.load(tmp_path / "z.npz")
+
+
+def test_copy_and_astype_keep_weights_box_and_training_record():
+    model, X = _trained()
+    model.box, model.training = [0.0, 1.0, 0.0, 1.0], {"lr": 0.1}
+    for other in (model.copy(), model.astype("float32")):
+        assert other.box == model.box and other.training == model.training and other is not model
+        np.testing.assert_allclose(other.predict_proba(X), model.predict_proba(X), rtol=1e-5)
+    twin = model.copy()
+    twin.linears[0].W[0, 0] += 1.0
+    assert twin.linears[0].W[0, 0] != model.linears[0].W[0, 0]

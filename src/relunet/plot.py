@@ -95,8 +95,8 @@ def draw_points(ax, X, y, classes=None, hollow=False):
 def draw_regions(ax, model, X=None, y=None, box=None, resolution=300, hinges=True, exact=True, title=None):
     """Decision regions of a 2-input classifier on `ax`, with data and hinge lines.
 
-    With exact=True and relunet.pwl available, the exact region outlines and decision boundary are drawn
-    over the sampled shading.
+    With exact=True, the exact region outlines and decision boundary (relunet.pwl) are drawn over the
+    sampled shading for piece-wise linear networks.
     """
     if model.task != "classification" or model.n_inputs != 2:
         raise RelunetError(f"decision regions need a classifier with 2 inputs; this model is {model.sizes} "
@@ -119,55 +119,24 @@ def draw_regions(ax, model, X=None, y=None, box=None, resolution=300, hinges=Tru
 
 
 def _draw_exact(ax, model, box):
-    try:
-        from .pwl.plot import draw_exact
-    except ImportError:
-        return False
+    """Overlay the exact regions and decision boundary (relunet.pwl) when the network is piece-wise linear."""
     if not all(a.piecewise_linear for a in model.activations):
         return False
+    from .pwl.plot import draw_exact
+
     draw_exact(ax, model, box, hinges=False, tint=False)
     return True
 
 
-def breakpoints_1d(model, a, b, samples=4001):
-    """Breakpoints of a 1-input network's output on [a, b] where its activation pattern changes.
+def breakpoints_1d(model, a, b):
+    """The exact breakpoints of a 1-input PWL network on [a, b]: where its slope changes (relunet.pwl.knots).
 
-    Exact for one hidden layer (t = -b_j / w_j); for deeper nets the pattern is sampled and each change
-    located by bisection to 1e-12 of the interval.
-    """
-    try:
-        from .pwl import knots
+    Smooth networks (tanh, sigmoid) have none."""
+    if not all(act.piecewise_linear for act in model.activations):
+        return np.zeros(0)
+    from .pwl import knots
 
-        return np.asarray(knots(model, (a, b))["knots"], dtype=float)
-    except (ImportError, AttributeError, TypeError, KeyError):
-        pass
-    xs = np.linspace(a, b, samples)
-    pats = _patterns(model, xs)
-    change = np.nonzero(np.any(pats[1:] != pats[:-1], axis=1))[0]
-    out = []
-    for i in change:
-        lo, hi = xs[i], xs[i + 1]
-        p_lo = pats[i]
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if np.array_equal(_patterns(model, np.array([mid]))[0], p_lo):
-                lo = mid
-            else:
-                hi = mid
-            if hi - lo < 1e-12 * max(1.0, b - a):
-                break
-        out.append(0.5 * (lo + hi))
-    return np.array(out)
-
-
-def _patterns(model, xs):
-    a = np.asarray(xs, dtype=model.dtype)[:, None]
-    pats = []
-    for i, lin in enumerate(model.linears[:-1]):
-        z = a @ lin.W.T + lin.b
-        pats.append(z > 0)
-        a = model.activations[i].forward(z)
-    return np.hstack(pats) if pats else np.zeros((len(a), 0), bool)
+    return knots(model, (a, b)).merged()[0][1:-1]
 
 
 def draw_regression(ax, model, X, y, interval=None, title=None):

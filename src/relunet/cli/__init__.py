@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from ..engine.errors import RelunetError
+from ._common import allow_negative_lists
 
 #: command name -> module (relative to this package). The one place commands are listed.
 COMMANDS = {
@@ -21,6 +22,10 @@ COMMANDS = {
     "plot": ".plot",
     "gradcheck": ".gradcheck",
     "explain": ".explain",
+    "regions": ".regions",
+    "knots": ".knots",
+    "approx": ".approx",
+    "export": ".export",
     "bench": ".bench",
 }
 
@@ -42,6 +47,7 @@ def build_parser():
         p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.error = _Parser.error.__get__(p)
+        allow_negative_lists(p)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser

@@ -153,17 +153,19 @@ class MLP:
         return self
 
     def copy(self):
-        other = MLP(self.sizes, self.activations_spec(), self.task, self.classes, self.dtype.name, init=self.init)
-        other.set_weights(self.get_weights())
-        return other
+        """An independent copy: same architecture, weights, classes, box and training record."""
+        return self.astype(self.dtype.name)
 
     def activations_spec(self):
+        """Fresh activation layers like this model's (same kinds, same leaky slope)."""
         return [type(a)() if not hasattr(a, "slope") else type(a)(a.slope) for a in self.activations]
 
     def astype(self, dtype):
         """A copy of this model with parameters in `dtype` ("float32" or "float64")."""
         other = MLP(self.sizes, self.activations_spec(), self.task, self.classes, dtype, init=self.init)
         other.set_weights(self.get_weights())
+        other.box = None if self.box is None else list(self.box)
+        other.training = None if self.training is None else dict(self.training)
         return other
 
     # ----------------------------------------------------------------- forward / backward

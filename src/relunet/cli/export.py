@@ -1,0 +1,45 @@
+"""relunet export: write a saved model as an ONNX graph or a PyTorch file."""
+
+from ..engine.errors import RelunetError
+from ._common import check_output_path, load_model
+
+HELP = "export a model to ONNX or PyTorch"
+DESCRIPTION = """Export a saved relunet model.
+
+  --format onnx   a standard ONNX graph (Gemm, Relu/LeakyRelu/Tanh/Sigmoid, Softmax for classifiers) for
+                  onnxruntime or any ONNX runtime: input "x" (N, inputs); outputs "probabilities" and "logits"
+                  (classifier) or "output" (regressor), in the model's dtype.
+  --format torch  torch.save of {"layers", "state_dict", "task", "classes"}: read it with
+                  relunet.export.load_torch(FILE), or torch.load(FILE, weights_only=True) and the layer list.
+
+examples:
+  relunet export --model lecture.npz --format onnx --out lecture.onnx
+  relunet export --model lecture.npz --format torch --out lecture.pt
+"""
+
+#: format -> (the extra that provides it, the module it needs)
+FORMATS = {"onnx": ("onnx", "onnx"), "torch": ("torch", "torch")}
+
+
+def add_arguments(p):
+    p.add_argument("--model", required=True, metavar="MODEL.npz")
+    p.add_argument("--format", required=True, choices=sorted(FORMATS))
+    p.add_argument("--out", required=True, metavar="FILE", help="the file to write (replaced atomically)")
+
+
+def run(args):
+    model = load_model(args.model)
+    check_output_path(args.out, "export file")
+    extra, module = FORMATS[args.format]
+    try:
+        __import__(module)
+    except ImportError:
+        raise RelunetError(f"--format {args.format} needs {module}: pip install 'relunet[{extra}]'") from None
+    from .. import export
+
+    if args.format == "onnx":
+        export.to_onnx(model, args.out)
+    else:
+        export.save_torch(model, args.out)
+    print(f"wrote {args.out} ({args.format}, {model!r})")
+    return 0
