@@ -266,3 +266,51 @@ def test_sgd_step_on_the_flat_buffer_is_w_minus_lr_times_the_gradient(dtype):
     for p, (w, g) in zip(model.parameters(), before):
         np.testing.assert_allclose(p.value, w - 0.25 * g, rtol=1e-6 if dtype == "float32" else 1e-15)
         assert not np.array_equal(p.value, w)
+
+
+# ----------------------------------------------------------------------------- flat buffers survive copies
+def _grads_step(model, opt, seed):
+    rng = np.random.default_rng(seed)
+    for p in model.parameters():
+        p.grad[...] = rng.normal(size=p.grad.shape)
+    opt.step()
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_an_unpickled_optimizer_still_updates_the_unpickled_models_weights(how):
+    import copy
+    import pickle
+
+    model = MLP([3, 4, 2], seed=0)
+    opt = Adam(model.parameters(), lr=0.1)
+    _grads_step(model, opt, 1)
+    twin_model, twin_opt = (pickle.loads(pickle.dumps((model, opt))) if how == "pickle"
+                            else copy.deepcopy((model, opt)))
+    assert twin_opt._flat is not None
+    _grads_step(model, opt, 2)
+    _grads_step(twin_model, twin_opt, 2)
+    for a, b in zip(model.get_weights(), twin_model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.shares_memory(model.linears[0].W, twin_model.linears[0].W)
+
+
+@pytest.mark.parametrize("flat_after", [True, False])
+def test_assigning_new_parameters_moves_the_optimizer_state_along(flat_after):
+    model = MLP([3, 4, 2], seed=0)
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ref_model = model.copy()
+    ref = SGD(ref_model.parameters(), lr=0.1, momentum=0.9)
+    for k in range(3):
+        _grads_step(model, opt, k)
+        _grads_step(ref_model, ref, k)
+    other = model.copy()
+    if not flat_after:  # parameters that do not tile one buffer: the per-parameter path takes over
+        for lin in other.linears:
+            lin._W, lin.dW = lin.W.copy(), lin.dW.copy()
+    opt.params = other.parameters()
+    assert (opt._flat is not None) == flat_after
+    for k in range(3, 6):
+        _grads_step(other, opt, k)
+        _grads_step(ref_model, ref, k)
+    for a, b in zip(other.get_weights(), ref_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-15, atol=1e-15)

@@ -25,6 +25,14 @@ class Parameter:
     def __repr__(self):
         return f"Parameter({self.name}, shape={self.value.shape})"
 
+    def __reduce__(self):
+        # Pickled as views of the model's flat buffers (pickled once, shared), so that after unpickling an
+        # optimizer still updates the model's very weights.
+        v, g = _view_spec(self.value), _view_spec(self.grad)
+        if v is not None and g is not None:
+            return _parameter_from_views, (self.name, v, g, self.decay)
+        return Parameter, (self.name, self.value, self.grad, self.decay)
+
 
 class Linear:
     """z = x W^T + b with W of shape (out_features, in_features), as in PyTorch."""
@@ -70,6 +78,24 @@ class Linear:
     def dtype(self):
         return self._W.dtype
 
+    def __getstate__(self):
+        # W, b, dW, db as (buffer, offset, shape) when they are views of flat buffers: the buffers are
+        # pickled once and shared with the optimizer's parameters, so the views still alias after unpickling.
+        state = self.__dict__.copy()
+        specs = {k: _view_spec(state[k]) for k in ("_W", "_b", "dW", "db")}
+        if all(spec is not None for spec in specs.values()):
+            for k in specs:
+                del state[k]
+            state["_views"] = specs
+        return state
+
+    def __setstate__(self, state):
+        specs = state.pop("_views", None)
+        self.__dict__.update(state)
+        if specs is not None:
+            for k, spec in specs.items():
+                setattr(self, k, _from_view_spec(spec))
+
     def forward(self, x, out=None):
         """z = x W^T + b.  x: (N, in) -> z: (N, out)."""
         self.x = x
@@ -96,6 +122,26 @@ class Linear:
 
     def __repr__(self):
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
+
+
+def _view_spec(a):
+    """(buffer, offset, shape) when `a` is a C-contiguous view of a contiguous 1-D buffer, else None."""
+    base = a.base if isinstance(a, np.ndarray) else None
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous or not a.flags.c_contiguous:
+        return None
+    offset, rest = divmod(a.__array_interface__["data"][0] - base.__array_interface__["data"][0], base.itemsize)
+    if rest or a.dtype != base.dtype:
+        return None
+    return base, offset, a.shape
+
+
+def _from_view_spec(spec):
+    base, offset, shape = spec
+    return base[offset:offset + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+
+
+def _parameter_from_views(name, value_spec, grad_spec, decay):
+    return Parameter(name, _from_view_spec(value_spec), _from_view_spec(grad_spec), decay)
 
 
 def _assign(target, value, name):

@@ -25,12 +25,42 @@ class Optimizer:
     parameter, and weight decay applies through a 0/1 mask that is 1 on weights, 0 on biases.
     """
 
+    #: attributes holding one buffer per update group: optimizer state (kept) and scratch (remade)
+    _state = ()
+    _scratch = ()
+
     def __init__(self, params, lr, weight_decay=0.0):
-        self.params = list(params)
+        self.params = params
         self.lr = lr
         self.weight_decay = weight_decay
-        self._flat = _flatten(self.params)
+
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, params):
+        # Assigning new parameters (e.g. a copy of the model) re-detects the flat layout and re-lays the
+        # optimizer's state out to match, so the update always reaches the parameters given.
+        params = list(params)
+        old = getattr(self, "_params", None)
+        was_flat = getattr(self, "_flat", None) is not None
+        self._params = params
+        self._flat = _flatten(params)
         self._decay_scaled = None  # (weight_decay, mask * weight_decay) for the flat path
+        if old is None:
+            return
+        for name in self._scratch:
+            setattr(self, name, self._buffers())
+        for name in self._state:
+            bufs = getattr(self, name, None)
+            if bufs is None:
+                continue
+            if was_flat and self._flat is None:
+                bufs = _split(bufs[0], params)
+            elif not was_flat and self._flat is not None:
+                bufs = [np.concatenate([b.ravel() for b in bufs])]
+            setattr(self, name, bufs)
 
     @property
     def lr(self):
@@ -88,6 +118,8 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    _state = ("_velocity",)
+    _scratch = ("_decayed", "_tmp")
 
     def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
@@ -144,6 +176,8 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    _state = ("_m", "_v")
+    _scratch = ("_decayed", "_tmp")
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
@@ -184,6 +218,15 @@ class Adam(Optimizer):
 
     def state_dict(self):
         return {"t": self.t, "m": self._m, "v": self._v}
+
+
+def _split(buf, params):
+    """A flat buffer as one view per parameter, shaped like it."""
+    out, pos = [], 0
+    for p in params:
+        out.append(buf[pos:pos + p.value.size].reshape(p.value.shape))
+        pos += p.value.size
+    return out
 
 
 def _subtract_scaled(value, g, lr, tmp):
