@@ -114,7 +114,8 @@ def test_quick_bench_command_prints_the_table_and_writes_the_issues_json(run_cli
     text = r.stdout
     assert "trajectory check: all contenders agree" in text
     assert "MISMATCH" not in text and "OVER" not in text and "NOT flat" not in text
-    assert "| case | unit | relunet | torch | sklearn | floor | relunet/torch | relunet/sklearn | relunet/floor |" in text
+    head = "| case | unit | relunet | torch | sklearn | floor | relunet/torch | relunet/sklearn | relunet/floor |"
+    assert head in text
     doc = json.loads(out.read_text())
     assert set(doc) == {"machine", "cases"}
     assert {"date", "cpu", "numpy", "gflops_float64", "gflops_float32"} <= set(doc["machine"])

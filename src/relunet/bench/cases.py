@@ -30,6 +30,8 @@ class Case:
             random linear teacher: a stand-in for MNIST that needs no download).
         updates: updates per timed run (sgd) or grid side (map), full run; `quick_updates` for --quick.
         check_steps: updates compared in the trajectory check (sgd only).
+        repeats: timed repeats in a full run (0: the default, 7); more for cases whose relunet runs are short,
+            so that their medians stay steady on a busy machine.
         doc: one line for the table's notes.
     """
 
@@ -43,6 +45,7 @@ class Case:
     updates: int = 5000
     quick_updates: int = 600
     check_steps: int = 300
+    repeats: int = 0
     doc: str = ""
 
     @property
@@ -116,18 +119,19 @@ def make_data(name, n, sizes, rng):
 
 #: The registry of cases, in table order. The names are the issue's.
 CASES = {c.name: c for c in (
-    Case("sgd1/2-16-2", "sgd", (2, 16, 2), data="circles", lr=0.05, updates=10000, quick_updates=1000,
+    Case("sgd1/2-16-2", "sgd", (2, 16, 2), data="circles", lr=0.05, updates=5000, quick_updates=1000, repeats=15,
          doc="per-sample SGD on 2-D circles"),
-    Case("sgd1/2-64-3", "sgd", (2, 64, 3), lr=0.05, updates=10000, quick_updates=1000,
+    Case("sgd1/2-64-3", "sgd", (2, 64, 3), lr=0.05, updates=5000, quick_updates=1000, repeats=15,
          doc="per-sample SGD on a 3-class spiral"),
     Case("sgd1/784-256-10", "sgd", (784, 256, 10), dtype="float32", data="teacher", lr=0.01, updates=1500,
          quick_updates=300, check_steps=200, doc="per-sample SGD, MNIST-sized, float32"),
     Case("mb32/2-64-64-3", "sgd", (2, 64, 64, 3), dtype="float32", batch=32, lr=0.05, updates=2000,
-         quick_updates=200, check_steps=200, doc="mini-batch 32 on a 3-class spiral, float32 (as the issue's floor)"),
+         quick_updates=200, check_steps=200, repeats=11,
+         doc="mini-batch 32 on a 3-class spiral, float32 (as the issue's floor)"),
     Case("mb32/2-64-64-3/float64", "sgd", (2, 64, 64, 3), batch=32, lr=0.1, updates=2000, quick_updates=200,
-         check_steps=200, doc="the same in float64 (for information: small float64 products are slower)"),
+         check_steps=200, repeats=11, doc="the same in float64 (for information: small float64 products are slower)"),
     Case("mb256/784-256-10", "sgd", (784, 256, 10), dtype="float32", batch=256, data="teacher", lr=0.05,
          updates=80, quick_updates=20, check_steps=40, doc="mini-batch 256, MNIST-sized, float32"),
     Case("map/2-64-64-3", "map", (2, 64, 64, 3), dtype="float32", updates=200, quick_updates=200,
-         doc="class probabilities on a 200x200 grid (decision map), float32"),
+         repeats=11, doc="class probabilities on a 200x200 grid (decision map), float32"),
 )}

@@ -116,16 +116,17 @@ def digits_case(quick=False, contenders=None, seeds=None):
             acc[n].append(a)
             secs[n].append(s)
             epochs[n].append(e)
-    entries = [
-        {"case": "digits/64-64-10 accuracy", "unit": "accuracy", "median": {n: statistics.median(v) for n, v in acc.items()},
-         "min": {n: min(v) for n, v in acc.items()}, "max": {n: max(v) for n, v in acc.items()}},
-        {"case": "digits/64-64-10 time", "unit": "s", "median": {n: statistics.median(v) for n, v in secs.items()},
-         "min": {n: min(v) for n, v in secs.items()}, "max": {n: max(v) for n, v in secs.items()}},
-    ]
+    entries = [_summary("digits/64-64-10 accuracy", "accuracy", acc), _summary("digits/64-64-10 time", "s", secs)]
     lines = [f"digits/64-64-10 ({seeds} seeds): " + "; ".join(
         f"{n} mean accuracy {np.mean(acc[n]):.4f}, mean {np.mean(secs[n]):.2f} s, "
         f"{np.mean(epochs[n]):.0f} epochs" for n in names)]
     return entries, lines
+
+
+def _summary(case, unit, values):
+    """A JSON entry: median, min and max per library over the seeds."""
+    return {"case": case, "unit": unit, "median": {n: statistics.median(v) for n, v in values.items()},
+            "min": {n: min(v) for n, v in values.items()}, "max": {n: max(v) for n, v in values.items()}}
 
 
 def memory_case(quick=False, contenders=None, seeds=None, n=20000):

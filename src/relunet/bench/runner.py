@@ -205,7 +205,8 @@ def run_bench(quick=False, cases=None, contenders=None, repeats=None, pause=None
         quick: smaller problems and fewer repeats (under a minute in all).
         cases: names from CASES (default all); "digits" and "memory" select the extra cases.
         contenders: names from CONTENDERS (default every installed one; relunet always runs).
-        repeats: timed repeats per contender (default 7, quick 3); pause: seconds before each timed run.
+        repeats: timed repeats per contender (default: the case's, 7 for most; quick 3); pause: seconds before
+            each timed run.
         extras: run the digits and memory cases when `cases` is None.
     """
     from . import extra, report
@@ -222,7 +223,6 @@ def run_bench(quick=False, cases=None, contenders=None, repeats=None, pause=None
     names = ["relunet"] + [n for n in (contenders or CONTENDERS) if n != "relunet"]
     active = {n: CONTENDERS[n] for n in names if CONTENDERS[n].available()}
     missing = [n for n in names if n not in active]
-    repeats = repeats or (3 if quick else 7)
     pause = (0.02 if quick else 0.1) if pause is None else pause
     result = BenchResult({"machine": {}, "cases": []})
     if missing:
@@ -239,7 +239,8 @@ def run_bench(quick=False, cases=None, contenders=None, repeats=None, pause=None
             runners = {n: r for n, r in runners.items() if r is not None}
             checks = check_case(case, runners)
             result.checks += checks
-            values = time_case(case, runners, problem, repeats, pause)
+            n_rep = repeats or (3 if quick else case.repeats or 7)
+            values = time_case(case, runners, problem, n_rep, pause)
             entry = summarize(case, values)
             result.document["cases"].append(entry)
             print(report.case_line(case, entry, checks), file=out, flush=True)

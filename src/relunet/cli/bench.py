@@ -28,7 +28,8 @@ def add_arguments(p):
     p.add_argument("--cases", nargs="+", default=None, metavar="CASE",
                    help="cases to run (default all): " + ", ".join(list(CASES) + list(EXTRAS)))
     p.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--repeats", type=int, default=None, help="timed repeats per contender (default 7, quick 3)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed repeats per contender (default 7, 11 or 15 by case; quick 3)")
 
 
 def run(args):
