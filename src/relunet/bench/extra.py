@@ -103,6 +103,10 @@ DIGITS_RUNNERS = {"relunet": digits_relunet, "torch": digits_torch, "sklearn": d
 
 def digits_case(quick=False, contenders=None, seeds=None):
     """Test accuracy and wall time per library over seeds 0..4 (quick: 0..1); returns (entries, lines)."""
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is None:
+        return [], ["digits/64-64-10: skipped (the data set comes with scikit-learn, which is not installed)"]
     seeds = seeds or (2 if quick else 5)
     names = [n for n in DIGITS_RUNNERS if contenders is None or n in contenders]
     acc = {n: [] for n in names}
