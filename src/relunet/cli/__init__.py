@@ -17,6 +17,7 @@ COMMANDS = {
     "evaluate": ".evaluate",
     "predict": ".predict",
     "gradcheck": ".gradcheck",
+    "playground": ".playground",
 }
 
 
