@@ -188,11 +188,8 @@ class Session:
         before = t.updates
         t0 = time.perf_counter()
         try:
-            if c.max_epochs is not None and t.epoch == c.max_epochs - 1:
-                records = [t.run_epoch()]        # finish exactly at the boundary
-            else:
-                per_epoch = -(-len(t.X) // t.batch_size)
-                records = t.step(min(n, per_epoch))
+            # never past the end of the current epoch, so stop rules fire exactly at epoch boundaries
+            records = t.step(min(n, _updates_left_in_epoch(t)))
         except DivergenceError as e:
             self.epoch, self.updates = t.epoch, t.updates
             self.trainer = None
@@ -399,9 +396,13 @@ class Session:
     def _on_step(self, m):
         self._ensure_trainer()
         self.status = None
-        self._advance(m.updates)
-        if self.status and self.status["level"] == "error":
-            self.playing = False
+        left = m.updates
+        while left > 0 and self.status is None:
+            before = self.updates
+            self._advance(left)
+            if self.updates == before:
+                break
+            left -= self.updates - before
 
     def _on_step_epoch(self, m):
         t = self._ensure_trainer()
@@ -701,7 +702,7 @@ class Session:
             ups, sps = self.rates()
             t = self.trainer
             n_train = max(len(Xtr), 1)
-            pos = 0 if t is None or t._order is None else t._pos  # tokens into the current epoch
+            pos = 0 if t is None else _tokens_into_epoch(t)
             out = {"type": "metrics", "run": self.run, "epoch": self.epoch, "updates": self.updates,
                    "epoch_float": self.epoch + pos / n_train, "updates_per_s": ups, "samples_per_s": sps,
                    "lr": t.optimizer.lr if t is not None else c.lr, "playing": self.playing, "status": self.status,
@@ -715,6 +716,17 @@ class Session:
         with np.errstate(all="ignore"):
             r = evaluate_encoded(m, X, m.encode_labels(y))
         return {k: (_finite(v) if isinstance(v, float) else v) for k, v in r.items()}
+
+
+def _tokens_into_epoch(t):
+    """How many tokens of the current epoch the trainer has visited (0 between epochs).
+
+    Reads Trainer's private position: the engine has no public accessor for it yet."""
+    return 0 if t._order is None else int(t._pos)
+
+
+def _updates_left_in_epoch(t):
+    return -(-(len(t.X) - _tokens_into_epoch(t)) // t.batch_size)
 
 
 # ================================================================================ exact regions hook (issue 5)
