@@ -94,7 +94,8 @@ def breakpoints(model, x0, x1, samples=4000, iterations=40):
     """The x in [x0, x1] where some piece-wise linear hidden unit switches (z crosses 0): the kinks of f.
 
     First-layer units switch at x = -b_j / w_j exactly; deeper units are found by dense sampling of the
-    activation pattern and bisection of each interval where it changes. Smooth units (tanh, sigmoid)
+    activation pattern and bisection of each unit's sign change (a unit that switches twice between two
+    samples, (x1 - x0) / samples apart, is missed). Smooth units (tanh, sigmoid)
     have no kinks and are not watched. Returns a sorted array.
     """
     watched = [i for i, a in enumerate(model.activations) if a.piecewise_linear and a.name != "identity"]
@@ -107,14 +108,17 @@ def breakpoints(model, x0, x1, samples=4000, iterations=40):
 
     xs = np.linspace(x0, x1, samples)
     p = pattern(xs)
-    change = np.flatnonzero(np.any(p[1:] != p[:-1], axis=1))
-    if len(change) == 0:
+    # every (interval, unit) where that unit's sign differs at the two ends holds a zero of its z:
+    # bisect each on its own, so units switching close together are all found
+    iv, unit = np.nonzero(p[1:] != p[:-1])
+    if len(iv) == 0:
         return np.zeros(0)
-    lo, hi = xs[change], xs[change + 1]
-    plo = p[change]
-    for _ in range(iterations):  # bisect every interval at once
+    lo, hi = xs[iv], xs[iv + 1]
+    side = p[iv, unit]
+    rows = np.arange(len(iv))
+    for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        same = np.all(pattern(mid) == plo, axis=1)
+        same = pattern(mid)[rows, unit] == side
         lo = np.where(same, mid, lo)
         hi = np.where(same, hi, mid)
     return np.sort(0.5 * (lo + hi))

@@ -18,6 +18,7 @@ const view = new MainView($("map"), $("tip"), app);
 const graph = new Graph($("graph"), app);
 const curves = new Curves($("curve-loss"), $("curve-acc"));
 const thumbs = new Thumbs($("thumbs"), app);
+app.view = view;
 const conn = new Connection(onJson, onFrame, s => {
   $("conn").textContent = s === "ok" ? "connected" : "disconnected — reload the page";
   $("conn").className = "conn " + (s === "ok" ? "ok" : "bad");
@@ -58,7 +59,7 @@ function applyState(s) {
   app.state = s;
   const c = s.config;
   history.replaceState(null, "", "#" + s.hash);
-  view.task = c.task; view.points = s.points;
+  view.task = c.task; view.points = s.points; view.firstActivation = s.activations[0];
   view.discretize = c.discretize; view.showHinges = c.hinges;
   if (!view.interacting) view.box = s.box.slice();
   // controls
@@ -271,7 +272,9 @@ $("regenerate").onclick = () => send({ type: "regenerate" });
 $("clear").onclick = () => send({ type: "clear_points" });
 $("mode-add").onclick = () => setMode("add");
 $("mode-trace").onclick = () => setMode("trace");
-function setMode(m) { app.mode = m; $("mode-add").classList.toggle("active", m === "add"); $("mode-trace").classList.toggle("active", m === "trace"); }
+function setMode(m) {
+  app.mode = m;
+  if (m === "add") { view.traceMark = null; view.draw(); } $("mode-add").classList.toggle("active", m === "add"); $("mode-trace").classList.toggle("active", m === "trace"); }
 $("add-layer").onclick = () => {
   const layers = readLayers();
   layers.push({ units: layers.length ? layers[layers.length - 1].units : 8, activation: "relu" });

@@ -86,8 +86,10 @@ export class MainView {
       ctx.drawImage(this.off, a, b, c - a, d - b);
     }
     this._grid();
-    if (this.task === "classification" && this.showHinges && this.hinges && !(f && f.kind === UNIT)) this._hinges();
-    if (this.task === "classification" && f && f.kind === UNIT && this.highlight && this.highlight[0] === 1 && this.hinges) this._hinges(true);
+    // hinge lines belong to ReLU-family first layers: there z = 0 is where the unit's slope changes
+    const hinged = this.task === "classification" && this.hinges && ["relu", "leaky_relu"].includes(this.firstActivation);
+    if (hinged && this.showHinges && !(f && f.kind === UNIT)) this._hinges();
+    if (hinged && f && f.kind === UNIT && this.highlight && this.highlight[0] === 1) this._hinges(true);
     if (this.task === "regression" && f && f.kind === CURVE) this._curve(f);
     this._points();
     this._traceMark();
@@ -139,7 +141,7 @@ export class MainView {
       else if (Math.abs(w1) > 0) { p = [-(w2 * y0 + bj) / w1, y0]; q = [-(w2 * y1 + bj) / w1, y1]; }
       else continue;
       const [a, c] = this.toPx(...p), [d, e] = this.toPx(...q);
-      ctx.strokeStyle = on ? "#111827" : "rgba(17,24,39,0.38)";
+      ctx.strokeStyle = on ? "#111827" : "rgba(17,24,39,0.3)";
       ctx.lineWidth = on ? 2.5 : 1;
       ctx.setLineDash(on ? [] : [4, 3]);
       ctx.beginPath(); ctx.moveTo(a, c); ctx.lineTo(d, e); ctx.stroke();
