@@ -115,7 +115,8 @@ class Connection:
                 m = parse_message(text)
                 replies = await asyncio.to_thread(self.session.handle, m)
             except (ProtocolError, RelunetError) as e:
-                replies = [error(str(e)), self.session.state()]
+                # the state too, so controls the user changed snap back to what the session holds
+                replies = [error(str(e)), await asyncio.to_thread(self.session.state)]
             except Exception as e:  # a bug must not take the tab's session down with it
                 log.exception("playground: message failed")
                 replies = [error(f"internal error ({type(e).__name__}: {e}); the session is unchanged")]
@@ -132,12 +133,18 @@ class Connection:
                 await self.wake.wait()
                 continue
             was_playing = s.playing
-            if s.playing:
-                await asyncio.to_thread(s.train_for, max(0.005, FRAME_SECONDS - render_seconds))
-            while self.out.qsize() > MAX_QUEUED:
-                await asyncio.sleep(0.002)
-            t0 = time.perf_counter()
-            items = await asyncio.to_thread(s.render)
+            try:
+                if s.playing:
+                    await asyncio.to_thread(s.train_for, max(0.005, FRAME_SECONDS - render_seconds))
+                while self.out.qsize() > MAX_QUEUED:
+                    await asyncio.sleep(0.002)
+                t0 = time.perf_counter()
+                items = await asyncio.to_thread(s.render)
+            except Exception as e:  # a bug in training or drawing: stop this tab's training, keep the tab
+                log.exception("playground: training or drawing failed")
+                s.playing, s.dirty = False, False
+                self.post(error(f"internal error while training ({type(e).__name__}: {e}); training paused"))
+                continue
             render_seconds = 0.8 * render_seconds + 0.2 * (time.perf_counter() - t0)
             for item in items:
                 self.post(item)

@@ -15,19 +15,20 @@ import numpy as np
 
 from ..data import DATASETS, bounding_box, make_dataset, read_csv
 from ..engine.errors import DivergenceError, RelunetError
-from ..engine.losses import LOSSES, TASK_LOSS
 from ..engine.metrics import evaluate_encoded
 from ..engine.model import MLP
 from ..engine.optim import make_schedule
 from ..engine.train import Trainer
 from ..io import from_bytes, to_bytes
 from . import frames, protocol as P, views
+from .backprop import trace_token
 from .state import CUSTOM, HASH_POINTS, Config, check, decode_hash, default_config, encode_hash
 
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
 THUMB_UNITS = 32        # units shown per hidden layer in thumbnails
 GRAPH_UNITS = 16        # units shown per layer in the network graph
 SLOW_EVERY = 5          # thumbnails, weights and the hidden view go with every 5th frame
+MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens of work
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
 
 
@@ -394,7 +395,11 @@ class Session:
         self.playing = False
 
     def _on_step(self, m):
-        self._ensure_trainer()
+        t = self._ensure_trainer()
+        work = m.updates * min(t.batch_size, len(t.X))
+        if work > MAX_STEP_SAMPLES:
+            raise RelunetError(f"{m.updates:,} updates of {min(t.batch_size, len(t.X)):,} tokens is too much for one "
+                               f"step (at most {MAX_STEP_SAMPLES:,} tokens); press play instead")
         self.status = None
         left = m.updates
         while left > 0 and self.status is None:
@@ -544,59 +549,19 @@ class Session:
 
     # ============================================================================ back-propagation trace
     def trace(self, point):
-        """The lecture's chain rule for one token, from the model's own forward and backward.
-
-        Forward: z^(1) = W^(1) x + b^(1), h^(1) = g(z^(1)), ..., z^(L), f = softmax(z^(L)) (classification)
-        or f = z^(L) (regression). Backward: dL/dz^(L) = f - 1[y=k] (or f - y), then per layer
-        dL/dW^(l) = dz^(l) a^(l-1)T, dL/db^(l) = dz^(l), dL/dh^(l-1) = W^(l)T dz^(l), dL/dz^(l-1) = dL/dh * g'(z).
-        Also: one plain SGD step on this token alone (W <- W - lr (dW + weight_decay W)) and the loss after it.
-        """
+        """The back-propagation trace (see backprop.trace_token) of one token at the current weights."""
         with self.lock:
             c = self.config
-            model = self.model.copy()
-            x = np.array([[point.x]] if c.task == "regression" else [[point.x, point.y]], float)
             if c.task == "regression":
-                t = np.array([[point.y]], float)
-                target = float(point.y)
+                x, target = [point.x], float(point.y)
             else:
-                if point.label >= model.n_outputs:
-                    raise RelunetError(f"class {point.label} is not one of the model's {model.n_outputs} classes")
-                t = np.array([point.label])
-                target = int(point.label)
-            lossf = LOSSES[TASK_LOSS[c.task]]()
-            layers, a = [], x
-            for i, lin in enumerate(model.linears):
-                z = lin.forward(a)
-                rec = {"layer": i + 1, "a_in": a[0], "z": z[0].copy()}
-                if i < len(model.activations):
-                    a = model.activations[i].forward(z)
-                    rec["h"], rec["activation"] = a[0].copy(), model.activations[i].name
-                layers.append(rec)
-            zL = z
-            loss = lossf.forward(zL, t)
-            f = lossf.f[0] if c.task == "classification" else zL[0]
-            dz = lossf.backward()
-            for i in range(len(model.linears) - 1, -1, -1):
-                lin = model.linears[i]
-                layers[i]["dz"] = dz[0].copy()
-                dh = lin.backward(dz)
-                layers[i]["dW"], layers[i]["db"] = lin.dW.copy(), lin.db.copy()
-                if i > 0:
-                    layers[i - 1]["dh"] = dh[0].copy()
-                    dz = model.activations[i - 1].backward(dh)
-            lr, wd = (self.trainer.optimizer.lr if self.trainer else c.lr), c.weight_decay
-            for rec, lin in zip(layers, model.linears):
-                rec["W"], rec["b"] = lin.W.copy(), lin.b.copy()
-                rec["dW_step"] = -lr * (rec["dW"] + wd * lin.W)
-                rec["db_step"] = -lr * rec["db"]
-                lin.W += rec["dW_step"]
-                lin.b += rec["db_step"]
-            z_after = model.decision_function(x)
-            loss_after = lossf.forward(z_after, t)
-            f_after = lossf.f[0] if c.task == "classification" else z_after[0]
-            return {"type": "trace", "task": c.task, "x": x[0].tolist(), "target": target, "lr": lr,
-                    "weight_decay": wd, "f": f.tolist(), "loss": loss, "f_after": f_after.tolist(),
-                    "loss_after": loss_after, "layers": [{k: _jsonable(v) for k, v in r.items()} for r in layers]}
+                if point.label >= self.model.n_outputs:
+                    raise RelunetError(f"class {point.label} is not one of the model's {self.model.n_outputs} classes")
+                x, target = [point.x, point.y], int(point.label)
+            lr = self.trainer.optimizer.lr if self.trainer else c.lr
+            out = trace_token(self.model.copy(), np.array(x), target, lr, c.weight_decay)
+            out["layers"] = [{k: _jsonable(v) for k, v in r.items()} for r in out["layers"]]
+            return out
 
     # ============================================================================ frames
     def state(self):

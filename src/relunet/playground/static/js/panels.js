@@ -202,7 +202,10 @@ export function renderTrace(el, t) {
     rows.push(`<h4>dL/dW${l} = dL/dz${l} ${i ? `h${l - 1}` : "x"}ᵀ</h4>${mat(r.dW)}`);
   }
   rows.push(`<h4>One SGD step on this token (lr ${fmt(t.lr, 4)}${t.weight_decay ? `, L2 ${t.weight_decay}` : ""})</h4>`);
-  rows.push(`<div>W ← W − lr·dL/dW changes, e.g. ΔW${L} =</div>${mat(t.layers[L - 1].dW_step)}`);
+  for (let i = L - 1; i >= 0; i--) {
+    const r = t.layers[i];
+    rows.push(`<div>ΔW${r.layer} = −lr·dL/dW${r.layer}${t.weight_decay ? ` − lr·L2·W${r.layer}` : ""}</div>${mat(r.dW_step)}<div>Δb${r.layer} = ${vec(r.db_step)}</div>`);
+  }
   rows.push(`<div>loss ${fmt(t.loss, 5)} → <b>${fmt(t.loss_after, 5)}</b>; f ${vec(t.f)} → ${vec(t.f_after)}</div>`);
   el.classList.remove("muted");
   el.innerHTML = rows.join("");
