@@ -94,6 +94,9 @@ function applyState(s) {
   buildHiddenSelect(s);
   setPlaying(s.playing);
   showStatus(s.status);
+  $("link-note").hidden = s.link_has_points;
+  $("link-note").textContent = s.link_has_points ? "" :
+    `The link does not include your ${s.points.length.toLocaleString()} points (it keeps at most 300); download them as CSV.`;
   if (first || !old || old.run !== s.run) curves.clear();
   view.draw();
 }
@@ -114,7 +117,12 @@ function applyMetrics(m) {
 }
 
 // ============================================================================================ controls
-function setVal(id, v) { const e = $(id); if (document.activeElement !== e) e.value = v; }
+// A slider being dragged keeps its place (replies to its earlier positions are still arriving).
+function setVal(id, v) {
+  const e = $(id);
+  if (e.type === "range" && document.activeElement === e) return;
+  if (String(e.value) !== String(v)) e.value = v;
+}
 
 function setPlaying(p) {
   app.playing = p;
@@ -343,7 +351,7 @@ function download(blob, name) {
 // keys: 1-9, 0 choose the class; space plays / pauses
 document.addEventListener("keydown", e => {
   const tag = (e.target.tagName || "").toLowerCase();
-  if (["input", "select", "textarea"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (["input", "select", "textarea", "button"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
   if (/^[0-9]$/.test(e.key)) { selectClass((+e.key + 9) % 10); e.preventDefault(); }
   else if (e.key === " ") { $("play").click(); e.preventDefault(); }
 });

@@ -60,7 +60,7 @@ export class Curves {
     const X = e => L + (e - e0) / (e1 - e0) * (W - L - R), Y = v => T + (thi - tf(v)) / (thi - tlo) * (H - T - B);
     ctx.fillStyle = "#6b7280"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
     const yt = log ? [tlo, (tlo + thi) / 2, thi].map(v => 10 ** v) : niceTicks(tlo, thi, 3);
-    for (const v of yt) ctx.fillText(fmt(v, 2), L - 4, Y(v));
+    for (const v of yt) ctx.fillText(tick(v), L - 4, Y(v));
     ctx.textAlign = "center"; ctx.textBaseline = "top";
     for (const v of niceTicks(e0, e1, 4)) ctx.fillText(String(+v.toFixed(2)), X(v), H - B + 3);
     for (const [k, col, dash] of [[a, "#2563eb", []], [b, "#ea580c", [4, 3]]]) {
@@ -86,6 +86,11 @@ export function confusion(el, m) {
     }).join("") + "</tr>").join("") + "</table>";
   };
   el.innerHTML = one(m.train, "train") + one(m.test, "test");
+}
+
+function tick(v) {
+  const a = Math.abs(v);
+  return a === 0 ? "0" : a >= 0.01 && a < 1e4 ? String(+v.toPrecision(2)) : v.toExponential(0);
 }
 
 // ------------------------------------------------------------------------------------------- thumbnails
