@@ -351,9 +351,9 @@ function download(blob, name) {
 // keys: 1-9, 0 choose the class; space plays / pauses
 document.addEventListener("keydown", e => {
   const tag = (e.target.tagName || "").toLowerCase();
-  if (["input", "select", "textarea", "button"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (["input", "select", "textarea"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
   if (/^[0-9]$/.test(e.key)) { selectClass((+e.key + 9) % 10); e.preventDefault(); }
-  else if (e.key === " ") { $("play").click(); e.preventDefault(); }
+  else if (e.key === " " && tag !== "button") { $("play").click(); e.preventDefault(); }   // a focused button takes its own space
 });
 window.addEventListener("hashchange", () => {
   if (app.state && location.hash.slice(1) !== app.state.hash) send({ type: "hello", hash: location.hash.slice(1) });
