@@ -40,7 +40,8 @@ def run(args):
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"relunet: warning: listening on {args.host}: other machines can reach the playground")
-    print(f"relunet playground: http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}/ "
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"relunet playground: http://{shown}:{args.port}/ "
           "(Ctrl-C stops it)", flush=True)
     serve(args.host, args.port, open_browser=not args.no_browser)
     return 0

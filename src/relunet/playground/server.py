@@ -5,7 +5,8 @@ applies it in a worker thread, and a trainer that alternates training slices and
 threads, so neither blocks the event loop or any other tab. A single sender task writes to the socket.
 
 Security: the server binds 127.0.0.1 unless told otherwise, and a WebSocket whose Origin is not the
-page's own (the Origin's host:port must equal the Host header) is refused with close code 1008.
+page's own (the Origin's host:port must equal the Host header) is refused before it is accepted (close
+code 1008, which uvicorn sends as HTTP 403 at the handshake).
 Clients that send no Origin at all are not browsers (browsers always send one on WebSocket
 connections); they are let through so scripts and tests can drive the playground.
 """
@@ -205,7 +206,7 @@ def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning"):
         import threading
         import webbrowser
 
-        shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
 
         def opener():
             while not server.started:
