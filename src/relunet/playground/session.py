@@ -22,7 +22,8 @@ from ..engine.train import Trainer
 from ..io import from_bytes, to_bytes
 from . import frames, protocol as P, views
 from .backprop import trace_token
-from .state import CUSTOM, HASH_POINTS, Config, check, decode_hash, default_config, encode_hash
+from .regions import pwl_available, pwl_regions
+from .state import CUSTOM, HASH_POINTS, check, decode_hash, default_config, encode_hash
 
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
 THUMB_UNITS = 32        # units shown per hidden layer in thumbnails
@@ -692,25 +693,6 @@ def _tokens_into_epoch(t):
 
 def _updates_left_in_epoch(t):
     return -(-(len(t.X) - _tokens_into_epoch(t)) // t.batch_size)
-
-
-# ================================================================================ exact regions hook (issue 5)
-def pwl_available():
-    """True when relunet.pwl (the exact piece-wise linear regions, built separately) can be imported."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("relunet.pwl") is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def pwl_regions(model, box):
-    """Hook for the exact PWL regions overlay (issue 5): the lead wires relunet.pwl in here.
-
-    Returns {"available": False} until then; the page keeps its "Exact regions" toggle disabled.
-    """
-    return {"available": False}
 
 
 def _finite(v):

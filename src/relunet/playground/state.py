@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, quote
 from pydantic import Field, ValidationError
 
 from ..data import DATASETS
-from .protocol import (MAX_CLASSES, MAX_POINTS, ActivationName, Layer, OptimizerName, Point, ProtocolError,
+from .protocol import (MAX_CLASSES, MAX_POINTS, Layer, OptimizerName, Point, ProtocolError,
                        ScheduleName, Task, _Strict, describe_error)
 
 #: Custom data of at most this many points is written into the link; larger data would make links unwieldy.
