@@ -593,3 +593,19 @@ def test_cli_port_in_use(run_cli):
         s.listen()
         r = run_cli("playground", "--port", s.getsockname()[1], "--no-browser")
     assert r.returncode == 2 and "in use" in r.stderr
+
+
+def test_settings_changed_between_trainers_apply():
+    """A data edit rebuilds the trainer; settings changed before the next step must reach its optimizer."""
+    s = Session()
+    s.handle(P.parse_message('{"type": "step", "updates": 3}'))
+    velocity_kept = s.trainer.optimizer
+    s.handle(P.parse_message('{"type": "add_point", "point": {"x": 0.1, "y": 0.1, "label": 1}}'))
+    assert s.trainer is None
+    s.handle(P.parse_message('{"type": "set_training", "lr": 0.007, "momentum": 0.5, "weight_decay": 0.01}'))
+    s.handle(P.parse_message('{"type": "step", "updates": 1}'))
+    opt = s.trainer.optimizer
+    assert opt is velocity_kept                                   # momentum state carried over the edit
+    assert (opt.lr, opt.momentum, opt.weight_decay) == (0.007, 0.5, 0.01)
+    s.handle(P.parse_message('{"type": "set_training", "optimizer": "adam"}'))
+    assert type(s.trainer.optimizer).__name__ == "Adam" and s.trainer.optimizer.lr == 0.007

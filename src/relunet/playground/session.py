@@ -147,10 +147,16 @@ class Session:
         old = getattr(self, "_optimizer", None)
         t = Trainer(self.model, Xtr, ytr, optimizer=c.optimizer, lr=c.lr, momentum=c.momentum,
                     weight_decay=c.weight_decay, batch_size=c.batch_size, schedule=c.schedule, seed=rng)
-        if old is not None and old[0] is self.model and self.updates:
-            t.optimizer = old[1]            # keep momentum / Adam state across data edits
+        if old is not None and old[0] is self.model and old[1] == c.optimizer and self.updates:
+            # keep the momentum / Adam state across data edits, with the settings as they are now
+            opt = old[2]
+            opt.weight_decay = c.weight_decay
+            if c.optimizer in ("momentum", "nesterov"):
+                opt.momentum = c.momentum
+            t.optimizer = opt
         t.epoch, t.updates = self.epoch, self.updates
-        self._optimizer = (self.model, t.optimizer)
+        t.optimizer.lr = t.schedule(t.lr0, t.epoch)
+        self._optimizer = (self.model, c.optimizer, t.optimizer)
         self.trainer = t
         return t
 
@@ -194,7 +200,7 @@ class Session:
             records = t.step(min(n, _updates_left_in_epoch(t)))
         except DivergenceError as e:
             self.epoch, self.updates = t.epoch, t.updates
-            self.trainer = None
+            self.trainer = self._optimizer = None     # its momentum / Adam state may hold the overflow too
             self._stop("error", f"Diverged: {e}")
             return
         self.epoch, self.updates = t.epoch, t.updates
@@ -368,7 +374,7 @@ class Session:
         try:
             if new.optimizer != old.optimizer or (new.momentum != old.momentum and new.optimizer in ("momentum", "nesterov")):
                 t.set_optimizer(new.optimizer, new.lr, new.momentum, new.weight_decay)
-                self._optimizer = (self.model, t.optimizer)
+                self._optimizer = (self.model, new.optimizer, t.optimizer)
             if new.lr != old.lr:
                 t.lr0 = new.lr
                 t.optimizer.lr = t.schedule(new.lr, t.epoch)
@@ -416,7 +422,7 @@ class Session:
         try:
             t.run_epoch()
         except DivergenceError as e:
-            self.trainer = None
+            self.trainer = self._optimizer = None
             self._stop("error", f"Diverged: {e}")
         self.epoch, self.updates = t.epoch, t.updates
         self.dirty = True
