@@ -243,6 +243,24 @@ def test_backprop_trace_regression_and_screenshot(server, page):
     page.screenshot(path=str(DOCS / "playground.png"), full_page=False)
     page.click("#play")
 
+    # hovering a hinge line highlights it and shows its unit's weights
+    target = page.evaluate("""() => {
+        const a = window.relunetPlayground, w = a.lastWeights.hinges, [x0, x1, y0, y1] = a.view.box;
+        const c = [(x0 + x1) / 2, (y0 + y1) / 2];
+        for (let j = 0; j < w.W.length; j++) {
+            const [p, q] = w.W[j], n2 = p * p + q * q, t = (p * c[0] + q * c[1] + w.b[j]) / n2;
+            const x = c[0] - t * p, y = c[1] - t * q;
+            if (x > x0 && x < x1 && y > y0 && y < y1) return [x, y, j];
+        }
+        return null;
+    }""")
+    assert target is not None
+    px, py = page.evaluate("""([x, y]) => { const v = window.relunetPlayground.view, r = v.canvas.getBoundingClientRect(),
+        [p, q] = v.toPx(x, y); return [r.left + p, r.top + q]; }""", target[:2])
+    page.mouse.move(px, py)
+    page.wait_for_selector("#tip:not([hidden])")
+    assert "layer 1, unit" in page.inner_text("#tip") and "w = (" in page.inner_text("#tip")
+
     # trace a point: the panel shows the chain rule with numbers
     page.click("#mode-trace")
     s = state(page)

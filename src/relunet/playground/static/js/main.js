@@ -228,9 +228,23 @@ app.click = ({ x, y, px, py, button, shift, ctrl }) => {
 };
 app.hover = (x, y, px, py) => {
   const w = app.lastWeights;
-  if (app.focus && app.focus[0] === 1 && w && w.hinges) {
-    const j = app.focus[1], W = w.hinges.W[j];
-    view.showTip(`unit ${j}: w = (${W.map(v => fmt(v, 3)).join(", ")}), b = ${fmt(w.hinges.b[j], 3)}`, px, py);
+  const hinged = view.task === "classification" && view.showHinges && w && w.hinges && ["relu", "leaky_relu"].includes(view.firstActivation);
+  let near = -1;
+  if (hinged && !app.focus) {
+    // the hinge line nearest the pointer, within 5 pixels: |w . x + b| / |w| in data units, then pixels
+    const perPx = (view.box[1] - view.box[0]) / view.pw;
+    let best = 5 * perPx;
+    w.hinges.W.forEach(([a, b], j) => {
+      const n = Math.hypot(a, b), d = n > 0 ? Math.abs(a * x + b * y + w.hinges.b[j]) / n : Infinity;
+      if (d < best) { best = d; near = j; }
+    });
+  }
+  const hl = near >= 0 ? [1, near] : app.focus;
+  if (JSON.stringify(hl) !== JSON.stringify(view.highlight)) { view.highlight = hl; view.draw(); }
+  const j = hl && hl[0] === 1 && w && w.hinges ? hl[1] : -1;
+  if (j >= 0) {
+    const W = w.hinges.W[j];
+    view.showTip(`layer 1, unit ${j}\nw = (${W.map(v => fmt(v, 3)).join(", ")})\nb = ${fmt(w.hinges.b[j], 3)}\nline: w · x + b = 0`, px, py);
   } else view.showTip(`(${fmt(x, 3)}, ${fmt(y, 3)})`, px, py);
 };
 app.focusUnit = (layer, unit) => {

@@ -89,6 +89,7 @@ export class MainView {
     // hinge lines belong to ReLU-family first layers: there z = 0 is where the unit's slope changes
     const hinged = this.task === "classification" && this.hinges && ["relu", "leaky_relu"].includes(this.firstActivation);
     if (hinged && this.showHinges && !(f && f.kind === UNIT)) this._hinges();
+    else if (hinged && this.highlight && this.highlight[0] === 1 && !(f && f.kind === UNIT)) this._hinges(true);
     if (hinged && f && f.kind === UNIT && this.highlight && this.highlight[0] === 1) this._hinges(true);
     if (this.task === "regression" && f && f.kind === CURVE) this._curve(f);
     this._points();
