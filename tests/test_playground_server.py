@@ -609,3 +609,44 @@ def test_settings_changed_between_trainers_apply():
     assert (opt.lr, opt.momentum, opt.weight_decay) == (0.007, 0.5, 0.01)
     s.handle(P.parse_message('{"type": "set_training", "optimizer": "adam"}'))
     assert type(s.trainer.optimizer).__name__ == "Adam" and s.trainer.optimizer.lr == 0.007
+
+
+def test_url_state_round_trip_property():
+    """encode -> decode is the identity for any valid configuration (hypothesis draws them)."""
+    from hypothesis import given, settings, strategies as st
+
+    from relunet.data import DATASETS
+
+    finite = dict(allow_nan=False, allow_infinity=False)
+    layer = st.builds(P.Layer, units=st.integers(1, 256), activation=st.sampled_from(list(P.ACTIVATIONS)))
+    cls_point = st.builds(P.Point, x=st.floats(-1e6, 1e6, **finite), y=st.floats(-1e6, 1e6, **finite),
+                          label=st.integers(0, 9))
+
+    @st.composite
+    def configs(draw):
+        task = draw(st.sampled_from(["classification", "regression"]))
+        names = [k for k, s in DATASETS.items() if s.task == task] + ["custom"]
+        dataset = draw(st.sampled_from(names))
+        points = None
+        if dataset == "custom":
+            pts = draw(st.lists(cls_point, max_size=20))
+            points = tuple(P.Point(x=p.x, y=p.y) if task == "regression" else p for p in pts)
+        return Config(
+            task=task, dataset=dataset, points=points, n=draw(st.integers(1, 10_000)),
+            noise=draw(st.floats(0, 10, **finite)), classes=draw(st.integers(2, 10)),
+            data_seed=draw(st.integers(0, 2**31 - 1)), test_fraction=draw(st.floats(0, 0.9, **finite)),
+            layers=tuple(draw(st.lists(layer, max_size=8))),
+            optimizer=draw(st.sampled_from(["sgd", "momentum", "nesterov", "adam"])),
+            lr=draw(st.floats(1e-12, 10, **finite)), momentum=draw(st.floats(0, 0.999, **finite)),
+            batch_size=draw(st.integers(1, 10_000)), weight_decay=draw(st.floats(0, 10, **finite)),
+            schedule=draw(st.sampled_from(["constant", "invscaling", "step"])),
+            target_loss=draw(st.none() | st.floats(0, 1e3, **finite)),
+            max_epochs=draw(st.none() | st.integers(1, 10_000_000)), seed=draw(st.integers(0, 2**31 - 1)),
+            resolution=draw(st.integers(10, 200)), discretize=draw(st.booleans()), hinges=draw(st.booleans()))
+
+    @settings(max_examples=150, deadline=None)
+    @given(configs())
+    def round_trip(config):
+        assert decode_hash(encode_hash(config)) == config
+
+    round_trip()
