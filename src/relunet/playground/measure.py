@@ -18,7 +18,8 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
     """Run the server, train `sizes` on `points` spiral points and measure the stream.
 
     Returns {"frames_per_s", "samples_per_s", "updates_per_s", "map_bytes", "frames", "seconds", ...}.
-    samples_per_s is the server's count of training tokens processed per second of wall time.
+    samples_per_s counts the training tokens the server visited (epochs x points, from its last metrics
+    message) per second of wall time while the page received frames.
     """
     import uvicorn
     from websockets.sync.client import connect
@@ -74,8 +75,8 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
         if limiter is not None:
             limiter.restore_original_limits()
     updates = last["updates"] if last else 0
-    tokens_per_update = min(batch_size, points)
-    return {"frames_per_s": frames / elapsed, "samples_per_s": updates * tokens_per_update / elapsed,
+    samples = last["epoch_float"] * last["train"]["n"] if last else 0.0   # tokens visited: epochs x points
+    return {"frames_per_s": frames / elapsed, "samples_per_s": samples / elapsed,
             "updates_per_s": updates / elapsed, "frames": frames, "seconds": elapsed, "map_bytes": map_bytes,
             "resolution": resolution, "sizes": list(sizes), "points": points, "batch_size": batch_size,
             "optimizer": optimizer, "server_samples_per_s": last["samples_per_s"] if last else 0.0}
