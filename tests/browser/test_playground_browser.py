@@ -299,6 +299,14 @@ def test_csv_download_and_paste(server, page, tmp_path):
     app, url = server
     page.goto(url)
     s = wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
+    # a stop condition ends training with a message
+    page.fill("#max_epochs", "2")
+    page.locator("#max_epochs").evaluate("e => e.dispatchEvent(new Event('change'))")
+    wait_state(page, lambda s: s["config"]["max_epochs"] == 2, "max epochs 2")
+    page.click("#play")
+    page.wait_for_selector("#status:not([hidden])")
+    page.wait_for_function("document.getElementById('status').textContent.includes('maximum of 2 epochs')")
+    assert page.evaluate("window.relunetPlayground.lastMetrics.epoch") == 2
     page.click(".csv summary")
     with page.expect_download() as dl:
         page.click("#csv-download")
