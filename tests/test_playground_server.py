@@ -654,3 +654,65 @@ def test_url_state_round_trip_property():
         assert decode_hash(encode_hash(config)) == config
 
     round_trip()
+
+
+# ---------------------------------------------------------------------------------------------- exact regions overlay
+def _decode_regions(data):
+    kind, _, _, box, off = frames.decode_header(data)
+    assert kind == frames.REGIONS
+    R, S, V, _ = (int(v) for v in np.frombuffer(data, np.uint32, 4, off))
+    off += 16
+    counts = np.frombuffer(data, np.uint16, R, off)
+    off += 2 * R + (-2 * R) % 4
+    vertices = np.frombuffer(data, np.float32, 2 * V, off).reshape(V, 2)
+    off += 8 * V
+    segments = np.frombuffer(data, np.float32, 4 * S, off).reshape(S, 2, 2)
+    classes = np.frombuffer(data, np.uint8, 2 * S, off + 16 * S).reshape(S, 2)
+    return box, counts, vertices, segments, classes
+
+
+def test_exact_regions_overlay_is_relunet_pwl(client, app):
+    from relunet.pwl import decision_boundary, linear_regions
+
+    with connect(client) as raw:
+        ws = WS(raw)
+        ws.call(type="hello", hash="")
+        box = [-1.0, 1.0, -1.0, 1.0]
+        ws.send(type="set_view", box=box, exact=True)
+        summary = ws.until("pwl")
+        data = ws.until(frames.REGIONS)
+        session = only_session(app)
+        assert session.config.exact and "exact=1" in encode_hash(session.config)
+        part = linear_regions(session.model, box)
+        bnd = decision_boundary(session.model, box, partition=part)
+        assert summary["available"] and summary["count"] == len(part) and summary["pieces"] == bnd.count
+        fbox, counts, vertices, segments, classes = _decode_regions(data)
+        assert fbox == box and len(counts) == len(part) and counts.sum() == len(vertices)
+        first = part.polygon(0)
+        np.testing.assert_allclose(vertices[:len(first)], first, rtol=1e-6, atol=1e-6)   # float32 on the wire
+        np.testing.assert_allclose(segments, bnd.segments, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(classes, bnd.segment_classes)
+
+        # a tanh network is not piece-wise linear: the page is told why, nothing breaks
+        ws.send(type="set_network", layers=[{"units": 8, "activation": "tanh"}])
+        m = ws.until("pwl")
+        while m["available"]:
+            m = ws.until("pwl")
+        assert "not piece-wise linear" in m["reason"]
+        ws.call(type="pwl_regions", kind="pwl")
+
+
+def test_exact_regions_refresh_while_training():
+    """While playing, the overlay is recomputed at most every EXACT_SECONDS (and tracks the weights)."""
+    from relunet.playground.session import EXACT_SECONDS
+    from relunet.pwl import linear_regions
+
+    s = Session()
+    s.handle(P.parse_message(json.dumps({"type": "set_view", "exact": True})))
+    first = s.exact_items(force=True)
+    assert first[0]["count"] == len(linear_regions(s.model, s.box))
+    assert s.exact_items() == []                      # not due yet
+    s._exact_due -= EXACT_SECONDS + 1.0
+    s._ensure_trainer().step(50)
+    again = s.exact_items()
+    assert again and again[0]["count"] == len(linear_regions(s.model, s.box))

@@ -4,6 +4,7 @@ The server runs in-process (uvicorn in a thread on a free port of 127.0.0.1), so
 the page shows with the session's model directly.
 """
 
+import os
 import socket
 import threading
 import time
@@ -226,7 +227,7 @@ def test_playground_in_chromium(server, page, tmp_path):
     assert state(page)["config"]["lr"] == 0.05
 
 
-def test_backprop_trace_regression_and_screenshot(server, page):
+def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     app, url = server
     page.goto(url)
     wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
@@ -239,9 +240,27 @@ def test_backprop_trace_regression_and_screenshot(server, page):
     assert "layer 1, unit 3" in page.inner_text("#focus-note")
     page.mouse.move(5, 5)
     page.wait_for_function("window.relunetPlayground.view.frame.kind === 1")
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "playground.png"), full_page=False)
-    page.click("#play")
+    page.click("#play")                                # pause
+
+    # the exact regions overlay: the page shows the same number of regions as relunet.pwl computes
+    from relunet.pwl import linear_regions
+
+    page.check("#pwl")
+    page.wait_for_function("window.relunetPlayground.view.regions && "
+                           "!document.getElementById('c-regions-box').hidden")
+    (session,) = app.state.sessions
+    exact = linear_regions(session.model, session.box)
+    assert int(page.inner_text("#c-regions").replace(",", "")) == len(exact)
+    assert page.evaluate("window.relunetPlayground.view.regions.counts.length") == len(exact)
+    assert page.evaluate("window.relunetPlayground.view.regions.segments.length") > 0
+    assert "#exact" not in page.url and "exact=1" in page.url  # the toggle lives in the link
+
+    # the README picture (rewritten only when asked: RELUNET_SCREENSHOT=1)
+    shot = DOCS / "playground.png" if os.environ.get("RELUNET_SCREENSHOT") else tmp_path / "playground.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page.uncheck("#pwl")
+    page.wait_for_function("document.getElementById('c-regions-box').hidden")
 
     # hovering a hinge line highlights it and shows its unit's weights
     target = page.evaluate("""() => {

@@ -9,6 +9,9 @@ endian), then 4 float64 for the box [x0, x1, y0, y1], then the kind's payload:
     THUMBS(4): layers u8, pad u8[7]; units per layer u16[layers] (padded to 8 bytes); then, per unit,
                h / max|h| as int8[h*w] (w = samples, h = 1 for one input)
     MODEL (5): the bytes of a relunet .npz model file (box all zero)
+    REGIONS(6): regions R u32, boundary segments S u32, vertices V u32, pad u32; vertex counts u16[R] (padded
+               to 4 bytes); polygon vertices f32[V*2] region after region; segments f32[S*4] (x0 y0 x1 y1);
+               segment classes u8[S*2]  (the exact overlay of relunet.pwl; width = height = 0)
 
 Metrics, weights, traces and errors go as JSON text messages.
 """
@@ -19,7 +22,7 @@ import numpy as np
 
 MAGIC = b"RN"
 VERSION = 1
-MAP, UNIT, CURVE, THUMBS, MODEL = 1, 2, 3, 4, 5
+MAP, UNIT, CURVE, THUMBS, MODEL, REGIONS = 1, 2, 3, 4, 5, 6
 _HEAD = struct.Struct("<2sBBHH4d")
 
 
@@ -71,3 +74,15 @@ def thumbs_frame(values, width, height, box):
 
 def model_frame(data):
     return header(MODEL, 0, 0, (0, 0, 0, 0)) + data
+
+
+def regions_frame(counts, vertices, segments, segment_classes, box):
+    """Exact regions: counts (R,) vertices per polygon, vertices (V, 2) polygon after polygon,
+    segments (S, 2, 2) boundary pieces, segment_classes (S, 2) their class pairs."""
+    counts = np.asarray(counts, np.uint16)
+    pad = b"\0" * ((-2 * len(counts)) % 4)
+    segments = np.asarray(segments, np.float32).reshape(-1, 4)
+    return b"".join([header(REGIONS, 0, 0, box),
+                     struct.pack("<IIII", len(counts), len(segments), len(vertices), 0),
+                     counts.tobytes(), pad, np.asarray(vertices, np.float32).tobytes(), segments.tobytes(),
+                     np.asarray(segment_classes, np.uint8).reshape(-1, 2).tobytes()])

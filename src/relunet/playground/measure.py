@@ -14,8 +14,11 @@ import time
 
 
 def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, batch_size=10, optimizer="sgd",
-                   lr=0.01, resolution=100):
+                   lr=0.01, resolution=100, exact=False):
     """Run the server, train `sizes` on `points` spiral points and measure the stream.
+
+    With exact=True the exact regions overlay is on (issue 5's target: refreshed at least 5 times a second
+    while a 2-64-64-3 net trains); "exact_per_s" counts its frames and "regions" is the last region count.
 
     Returns {"frames_per_s", "samples_per_s", "updates_per_s", "map_bytes", "frames", "seconds", ...}.
     samples_per_s counts the training tokens the server visited (epochs x points, from its last metrics
@@ -24,7 +27,7 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
     import uvicorn
     from websockets.sync.client import connect
 
-    from .frames import MAP, decode_header
+    from .frames import MAP, REGIONS, decode_header
     from .server import create_app, limit_blas_threads
 
     if len(sizes) < 2 or sizes[0] != 2:
@@ -48,13 +51,13 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
                         {"type": "set_split", "test_fraction": 0.0},
                         {"type": "set_network", "layers": layers},
                         {"type": "set_training", "optimizer": optimizer, "lr": lr, "batch_size": batch_size},
-                        {"type": "set_view", "resolution": resolution}):
+                        {"type": "set_view", "resolution": resolution, "exact": bool(exact)}):
                 ws.send(json.dumps(msg))
             ws.send(json.dumps({"type": "reset"}))   # count from update 0
             _drain(ws, 0.5)
             ws.send(json.dumps({"type": "play"}))
-            frames = map_bytes = 0
-            last = None
+            frames = map_bytes = exact_frames = 0
+            last = regions = None
             t0 = time.perf_counter()
             while time.perf_counter() - t0 < seconds:
                 data = ws.recv(timeout=2.0)
@@ -63,10 +66,14 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
                     if kind == MAP:
                         frames += 1
                         map_bytes = len(data)
+                    elif kind == REGIONS:
+                        exact_frames += 1
                 else:
                     m = json.loads(data)
                     if m.get("type") == "metrics":
                         last = m
+                    elif m.get("type") == "pwl" and m.get("available"):
+                        regions = m["count"]
             elapsed = time.perf_counter() - t0
             ws.send(json.dumps({"type": "pause"}))
     finally:
@@ -79,7 +86,8 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
     return {"frames_per_s": frames / elapsed, "samples_per_s": samples / elapsed,
             "updates_per_s": updates / elapsed, "frames": frames, "seconds": elapsed, "map_bytes": map_bytes,
             "resolution": resolution, "sizes": list(sizes), "points": points, "batch_size": batch_size,
-            "optimizer": optimizer, "server_samples_per_s": last["samples_per_s"] if last else 0.0}
+            "optimizer": optimizer, "server_samples_per_s": last["samples_per_s"] if last else 0.0,
+            "exact": bool(exact), "exact_per_s": exact_frames / elapsed, "regions": regions}
 
 
 def _drain(ws, seconds):

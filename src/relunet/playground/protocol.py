@@ -181,6 +181,7 @@ class SetView(_Strict):
     resolution: Optional[Annotated[int, Field(ge=10, le=200)]] = None
     discretize: Optional[bool] = None
     hinges: Optional[bool] = None
+    exact: Optional[bool] = None           # the exact regions overlay on or off
     focus: Optional[Focus] = None          # null: the decision map again
     hidden: Optional[HiddenView] = None
 
@@ -218,7 +219,7 @@ class ExportWeights(_Strict):
 
 
 class PwlRegions(_Strict):
-    """Ask for the exact piece-wise linear regions (issue 5; see session.pwl_regions)."""
+    """Ask once for the exact piece-wise linear regions of the current model in the view (see regions.py)."""
 
     type: Literal["pwl_regions"]
 

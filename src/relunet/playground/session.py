@@ -22,13 +22,14 @@ from ..engine.train import Trainer
 from ..io import from_bytes, to_bytes
 from . import frames, protocol as P, views
 from .backprop import trace_token
-from .regions import pwl_available, pwl_regions
+from .regions import exact_overlay, pwl_available
 from .state import CUSTOM, HASH_POINTS, check, decode_hash, default_config, encode_hash
 
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
 THUMB_UNITS = 32        # units shown per hidden layer in thumbnails
 GRAPH_UNITS = 16        # units shown per layer in the network graph
 SLOW_EVERY = 5          # thumbnails, weights and the hidden view go with every 5th frame
+EXACT_SECONDS = 0.15    # the exact regions overlay is refreshed at most this often (about 6 times a second)
 MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens of work
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
 
@@ -447,6 +448,9 @@ class Session:
             changes["discretize"] = m.discretize
         if m.hinges is not None:
             changes["hinges"] = m.hinges
+        if m.exact is not None:
+            changes["exact"] = m.exact
+            self._exact_due = 0.0  # draw the overlay with the next frame
         if m.box is not None:
             x0, x1, y0, y1 = m.box
             if not (x1 - x0 > 1e-9 and y1 - y0 > 1e-9):
@@ -511,7 +515,22 @@ class Session:
         return [{"type": "export", "weights": self.export_weights()}]
 
     def _on_pwl_regions(self, m):
-        return [dict(type="pwl", **pwl_regions(self.model, self.box))]
+        with self.lock:
+            return self.exact_items(force=True)
+
+    def exact_items(self, force=False):
+        """The exact regions overlay [JSON summary, binary REGIONS frame], at most every EXACT_SECONDS.
+
+        Computing the exact partition of a 2-64-64-3 net takes tens of milliseconds, so while training it is
+        refreshed EXACT_SECONDS apart, or 1.5 times its own cost apart for larger nets (so it never takes more
+        than 40% of the time); the summary carries the live region count."""
+        now = time.perf_counter()
+        if not force and now < getattr(self, "_exact_due", 0.0):
+            return []
+        msg, frame = exact_overlay(self.model, self.box)
+        cost = time.perf_counter() - now
+        self._exact_due = now + max(EXACT_SECONDS, 1.5 * cost)
+        return [msg] + ([frame] if frame is not None else [])
 
     # ============================================================================ model files
     def model_bytes(self):
@@ -598,6 +617,8 @@ class Session:
             self.frame_no += 1
             slow = self.frame_no % SLOW_EVERY == 1
             out = [self.map_frame(), self.metrics()]
+            if self.config.exact and self.config.task == "classification":
+                out += self.exact_items(force=not self.playing)
             if slow or not self.playing:
                 out.append(self.thumbs_frame())
                 out.append(self.weights_message())

@@ -46,6 +46,7 @@ class Config(_Strict):
     resolution: Annotated[int, Field(ge=10, le=200)] = 100
     discretize: bool = False
     hinges: bool = True
+    exact: bool = False     # overlay the exact linear regions and decision boundary (relunet.pwl)
     points: Optional[tuple[Point, ...]] = None   # only for dataset "custom"
 
     def with_(self, **changes):
@@ -60,7 +61,7 @@ _KEYS = {"task": "task", "data": "dataset", "n": "n", "noise": "noise", "k": "cl
          "test": "test_fraction", "net": "layers", "opt": "optimizer", "lr": "lr", "mom": "momentum",
          "bs": "batch_size", "l2": "weight_decay", "sched": "schedule", "tloss": "target_loss",
          "maxep": "max_epochs", "seed": "seed", "res": "resolution", "disc": "discretize", "hinge": "hinges",
-         "pts": "points"}
+         "exact": "exact", "pts": "points"}
 _FIELDS = {v: k for k, v in _KEYS.items()}
 
 
@@ -142,7 +143,7 @@ def _parse(field, value, task):
             else:
                 pts.append({"x": a[0], "y": a[1], "label": _int(a[2])})
         return pts
-    if field in ("discretize", "hinges"):
+    if field in ("discretize", "hinges", "exact"):
         if value not in ("0", "1"):
             raise ValueError(value)
         return value == "1"

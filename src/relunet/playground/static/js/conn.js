@@ -1,6 +1,6 @@
 // The WebSocket to the server: JSON messages both ways, binary frames (maps, curves, thumbnails, models) from it.
 const MAX_BYTES = 1_000_000;
-export const MAP = 1, UNIT = 2, CURVE = 3, THUMBS = 4, MODEL = 5;
+export const MAP = 1, UNIT = 2, CURVE = 3, THUMBS = 4, MODEL = 5, REGIONS = 6;
 
 export class Connection {
   constructor(onJson, onFrame, onStatus) {
@@ -61,6 +61,12 @@ export function decodeFrame(buf) {
     });
   } else if (kind === MODEL) {
     f.data = buf.slice(off);
+  } else if (kind === REGIONS) {
+    const R = dv.getUint32(off, true), S = dv.getUint32(off + 4, true), V = dv.getUint32(off + 8, true); off += 16;
+    f.counts = new Uint16Array(buf.slice(off, off + 2 * R)); off += 2 * R + ((4 - (2 * R) % 4) % 4);
+    f.vertices = new Float32Array(buf.slice(off, off + 8 * V)); off += 8 * V;
+    f.segments = new Float32Array(buf.slice(off, off + 16 * S)); off += 16 * S;
+    f.segmentClasses = new Uint8Array(buf.slice(off, off + 2 * S));
   }
   return f;
 }

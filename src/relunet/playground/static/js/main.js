@@ -1,5 +1,5 @@
 // The playground page: wires the controls to the server and the server's frames to the views.
-import { Connection, MAP, UNIT, CURVE, THUMBS, MODEL } from "./conn.js";
+import { Connection, MAP, UNIT, CURVE, THUMBS, MODEL, REGIONS } from "./conn.js";
 import { MainView } from "./plot.js";
 import { Graph } from "./graph.js";
 import { Curves, Thumbs, confusion, drawHidden, metricsTable, renderTrace } from "./panels.js";
@@ -39,11 +39,30 @@ function onJson(m) {
     case "trace": renderTrace($("trace"), m); break;
     case "error": showError(m.message); break;
     case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
-    case "pwl": if (!m.available) showError("exact regions are not available in this installation (relunet.pwl)"); break;
+    case "pwl": applyExact(m); break;
   }
 }
 
+// The live count of exact linear regions (relunet.pwl), shown while the overlay is on.
+function applyExact(m) {
+  const box = $("c-regions-box");
+  if (!m.available) {
+    view.regions = null; view.draw();
+    box.hidden = true;
+    if (app.state?.config.exact && app.exactReason !== m.reason) showError(m.reason);
+    app.exactReason = m.reason;
+    return;
+  }
+  app.exactReason = null;
+  box.hidden = false;
+  $("c-regions").textContent = m.count.toLocaleString();
+  box.title = `${m.count.toLocaleString()} exact linear regions in view (bound ${m.bound.toLocaleString()}), ` +
+    `${m.pieces} boundary pieces, ${m.junctions} three-class junctions; computed in ${m.ms} ms` +
+    (m.outlined ? "" : "; too many to outline, boundary only");
+}
+
 function onFrame(f) {
+  if (f.kind === REGIONS) { view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
   if (f.kind === MODEL) { download(new Blob([f.data], { type: "application/octet-stream" }), "relunet-playground.npz"); return; }
   if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); return; }
   app.frames++;
@@ -81,7 +100,8 @@ function applyState(s) {
   for (const k of ["optimizer", "lr", "momentum", "batch_size", "weight_decay", "schedule"]) setVal(k, c[k]);
   setVal("target_loss", c.target_loss ?? ""); setVal("max_epochs", c.max_epochs ?? "");
   $("momentum").disabled = !["momentum", "nesterov"].includes(c.optimizer);
-  $("discretize").checked = c.discretize; $("hinges").checked = c.hinges;
+  $("discretize").checked = c.discretize; $("hinges").checked = c.hinges; $("pwl").checked = c.exact;
+  if (!c.exact || c.task !== "classification") { view.regions = null; $("c-regions-box").hidden = true; }
   $("resolution").value = String(c.resolution);
   $("pwl").disabled = !s.pwl_available;
   $("pwl").parentElement.title = s.pwl_available ? "Exact piece-wise linear regions" : "Exact regions need relunet.pwl, which is not installed";
@@ -316,7 +336,10 @@ $("schedule").onchange = e => send({ type: "set_training", schedule: e.target.va
 $("discretize").onchange = e => { view.discretize = e.target.checked; send({ type: "set_view", discretize: e.target.checked }); };
 $("hinges").onchange = e => { view.showHinges = e.target.checked; view.draw(); send({ type: "set_view", hinges: e.target.checked }); };
 $("resolution").onchange = e => send({ type: "set_view", resolution: +e.target.value });
-$("pwl").onchange = e => { if (e.target.checked) send({ type: "pwl_regions" }); };
+$("pwl").onchange = e => {
+  if (!e.target.checked) { view.regions = null; $("c-regions-box").hidden = true; view.draw(); }
+  send({ type: "set_view", exact: e.target.checked });
+};
 $("fit-view").onclick = () => {
   const pts = app.state.points; if (!pts.length) return;
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;

@@ -27,6 +27,7 @@ export class MainView {
     this.box = [-1.5, 1.5, -1.5, 1.5];
     this.points = []; this.task = "classification"; this.frame = null; this.hinges = null;
     this.discretize = false; this.showHinges = true; this.highlight = null; this.traceMark = null;
+    this.regions = null;   // the exact overlay (a REGIONS frame) while it is switched on
     this.off = document.createElement("canvas");
     this.dragging = null; this.interacting = false;
     new ResizeObserver(() => this.resize()).observe(canvas);
@@ -86,6 +87,7 @@ export class MainView {
       ctx.drawImage(this.off, a, b, c - a, d - b);
     }
     this._grid();
+    if (this.regions && this.task === "classification" && !(f && f.kind === UNIT)) this._regions(this.regions);
     // hinge lines belong to ReLU-family first layers: there z = 0 is where the unit's slope changes
     const hinged = this.task === "classification" && this.hinges && ["relu", "leaky_relu"].includes(this.firstActivation);
     if (hinged && this.showHinges && !(f && f.kind === UNIT)) this._hinges();
@@ -96,6 +98,33 @@ export class MainView {
     this._traceMark();
     ctx.restore();
     this._axes();
+  }
+
+  // The exact overlay (relunet.pwl): every linear region outlined thinly, the decision boundary in bold.
+  _regions(r) {
+    const ctx = this.ctx, v = r.vertices;
+    ctx.strokeStyle = "rgba(17, 24, 39, 0.28)"; ctx.lineWidth = 0.6;
+    ctx.beginPath();
+    let k = 0;
+    for (let i = 0; i < r.counts.length; i++) {
+      const n = r.counts[i];
+      for (let j = 0; j < n; j++) {
+        const [px, py] = this.toPx(v[2 * (k + j)], v[2 * (k + j) + 1]);
+        if (j === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+      }
+      if (n) ctx.closePath();
+      k += n;
+    }
+    ctx.stroke();
+    const s = r.segments;
+    ctx.strokeStyle = "#111827"; ctx.lineWidth = 2.6; ctx.lineCap = "round";
+    ctx.beginPath();
+    for (let i = 0; i < s.length; i += 4) {
+      const [a, b] = this.toPx(s[i], s[i + 1]), [c, d] = this.toPx(s[i + 2], s[i + 3]);
+      ctx.moveTo(a, b); ctx.lineTo(c, d);
+    }
+    ctx.stroke();
+    ctx.lineCap = "butt";
   }
 
   _grid() {
