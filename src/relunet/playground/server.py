@@ -26,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from ..engine.errors import RelunetError
 from .protocol import ProtocolError, parse_message
 from .session import Session
+from ..threads import limit_blas_threads  # re-exported: measure.py uses it too
 
 STATIC = Path(__file__).parent / "static"
 FRAME_SECONDS = 1 / 25      # aim: 25 frames per second while training
@@ -181,17 +182,6 @@ def _finite(o):
     if isinstance(o, (list, tuple)):
         return [_finite(v) for v in o]
     return o
-
-
-def limit_blas_threads():
-    """One BLAS thread per call: each tab trains in its own thread, and a multi-threaded BLAS on a small,
-    shared machine spends more time spinning than computing (the map takes 3-5x longer). Returns the
-    threadpoolctl limiter (call .restore_original_limits() to undo), or None without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    return threadpool_limits(1, user_api="blas")
 
 
 def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning"):
