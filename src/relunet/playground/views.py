@@ -93,14 +93,18 @@ def curve(model, x0, x1, samples=400):
 def breakpoints(model, x0, x1, samples=4000, iterations=40):
     """The x in [x0, x1] where some piece-wise linear hidden unit switches (z crosses 0): the kinks of f.
 
-    First-layer units switch at x = -b_j / w_j exactly; deeper units are found by dense sampling of the
-    activation pattern and bisection of each unit's sign change (a unit that switches twice between two
-    samples, (x1 - x0) / samples apart, is missed). Smooth units (tanh, sigmoid)
-    have no kinks and are not watched. Returns a sorted array.
+    For a piece-wise linear network they are exact (relunet.pwl.knots: first-layer units at x = -b_j / w_j,
+    deeper ones interval by interval). A network that mixes in smooth layers (tanh, sigmoid) is sampled
+    instead: dense sampling of the ReLU-family units' pattern and bisection of each sign change (a unit that
+    switches twice between two samples, (x1 - x0) / samples apart, is missed). Returns a sorted array.
     """
     watched = [i for i, a in enumerate(model.activations) if a.piecewise_linear and a.name != "identity"]
     if not watched or model.n_inputs != 1:
         return np.zeros(0)
+    if all(a.piecewise_linear for a in model.activations):
+        from ..pwl import knots
+
+        return np.asarray(knots(model, (x0, x1)).breakpoints, dtype=float)
 
     def pattern(x):
         layers, _ = hidden_excitations(model, np.asarray(x, float)[:, None])
