@@ -193,3 +193,14 @@ def test_every_user_mistake_gives_one_line_and_status_2(run_cli, tmp_path, bad_f
     line = _one_error_line(run_cli(*args))
     assert message in line, line
     assert set(p.name for p in tmp_path.iterdir()) == before  # nothing written, not even half
+
+
+def test_threads_option_and_auto_rule(run_cli, tmp_path):
+    from relunet.threads import auto_threads
+
+    assert auto_threads([2, 64, 64, 3], 1) == 1 and auto_threads([2, 64, 64, 3], 32) == 1
+    assert auto_threads([784, 256, 10], 256) is None           # 51M multiply-adds per update: let BLAS decide
+    r = run_cli("train", "--data", "xor", "--epochs", "2", "--threads", "2", "--out", "t.npz")
+    assert r.returncode == 0, r.stderr
+    assert "--threads must be a positive integer" in _one_error_line(
+        run_cli("train", "--data", "xor", "--threads", "0", "--out", "t.npz"))

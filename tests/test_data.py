@@ -78,6 +78,7 @@ def test_csv_without_header_and_regression(tmp_path):
     ("1,2,0.5\n", r"line 1: label '0.5' is not an integer"),
     ("a,b,c\n", r"has no data rows"),
     ("3\n", r"line 1: need at least one feature column"),
+    ("1,2,x\n3,4,1\n", r"line 1: 'x' is not a number"),   # a row with numbers is data, not a header
 ])
 def test_csv_errors_name_the_file_and_line(tmp_path, text, message):
     path = tmp_path / "bad.csv"

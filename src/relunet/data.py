@@ -238,8 +238,8 @@ def read_csv(path_or_text, task="classification", name=None):
         try:
             values = [float(c) for c in row]
         except ValueError:
-            if not rows and lineno == _first_line(text):
-                continue  # a header
+            if _is_header(row, rows, lineno, text):
+                continue
             bad = next(c for c in row if not _is_number(c))
             raise RelunetError(f"{where}, line {lineno}: {bad.strip()!r} is not a number") from None
         if width is None:
@@ -279,7 +279,7 @@ def read_inputs(path, n_features=None):
         try:
             values = [float(c) for c in row]
         except ValueError:
-            if not rows and lineno == _first_line(text):
+            if _is_header(row, rows, lineno, text):
                 continue
             bad = next(c for c in row if not _is_number(c))
             raise RelunetError(f"{where}, line {lineno}: {bad.strip()!r} is not a number") from None
@@ -319,6 +319,12 @@ def _is_number(s):
         return True
     except ValueError:
         return False
+
+
+def _is_header(row, rows, lineno, text):
+    """The first non-blank line is a header when none of its cells is a number ("x1,x2,label");
+    a row like "1,2,x" is data with a mistake, and is reported as one."""
+    return not rows and lineno == _first_line(text) and not any(_is_number(c) for c in row)
 
 
 def _first_line(text):

@@ -22,6 +22,7 @@ COMMANDS = {
     "plot": ".plot",
     "gradcheck": ".gradcheck",
     "explain": ".explain",
+    "playground": ".playground",
     "regions": ".regions",
     "knots": ".knots",
     "approx": ".approx",

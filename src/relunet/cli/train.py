@@ -47,6 +47,8 @@ def add_arguments(p):
     p.add_argument("--init", default=None, metavar="MODEL.npz", help="start from the weights of a saved model")
     p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the trained model")
     p.add_argument("--plot", default=None, metavar="FIG.png", help="also draw the result")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS threads (default: 1 for small networks and batches, where more threads are slower)")
     p.add_argument("--json", action="store_true", help="print the final summary as one JSON line")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -90,6 +92,12 @@ def run(args):
     history = None
     if args.epochs < 0:
         raise RelunetError(f"epochs must be a non-negative integer, got {args.epochs}")
+    from ..threads import auto_threads, limit_blas_threads
+
+    if args.threads is not None and args.threads < 1:
+        raise RelunetError(f"--threads must be a positive integer, got {args.threads}")
+    threads = args.threads or auto_threads(model.sizes, args.batch_size)
+    limiter = limit_blas_threads(threads) if threads else None
     try:
         from ..engine.train import Trainer
 
@@ -97,6 +105,9 @@ def run(args):
         history = trainer.fit(args.epochs, target_loss=args.target_loss, patience=args.patience)
     except DivergenceError as e:
         raise RelunetError(str(e)) from None
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
     seconds = time.perf_counter() - t0
     model.box = bounding_box(X)
     model.training = dict(options, data=source, epochs=len(history), hidden=hidden, activation=args.activation,

@@ -1,0 +1,109 @@
+"""Benchmark of the playground's stream: frames per second received while the server trains.
+
+``measure_stream()`` starts the real server (uvicorn, in a thread of this process) on a free port of
+127.0.0.1, connects a real WebSocket client, sets up the experiment, presses play and counts, for
+`seconds`, the decision-map frames that arrive and the training samples the server reports.
+The issue's target: at least 20 frames/s of a 100 x 100 map while training at least 20,000 samples/s
+(2-64-64-3 network, 300 points). It is a benchmark, never a timed test.
+"""
+
+import json
+import socket
+import threading
+import time
+
+
+def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, batch_size=10, optimizer="sgd",
+                   lr=0.01, resolution=100, exact=False):
+    """Run the server, train `sizes` on `points` spiral points and measure the stream.
+
+    With exact=True the exact regions overlay is on (issue 5's target: refreshed at least 5 times a second
+    while a 2-64-64-3 net trains); "exact_per_s" counts its frames and "regions" is the last region count.
+
+    Returns {"frames_per_s", "samples_per_s", "updates_per_s", "map_bytes", "frames", "seconds", ...}.
+    samples_per_s counts the training tokens the server visited (epochs x points, from its last metrics
+    message) per second of wall time while the page received frames.
+    """
+    import uvicorn
+    from websockets.sync.client import connect
+
+    from .frames import MAP, REGIONS, decode_header
+    from .server import create_app, limit_blas_threads
+
+    if len(sizes) < 2 or sizes[0] != 2:
+        raise ValueError("the playground's classifier has 2 inputs: sizes must start with 2")
+    port = port or _free_port()
+    limiter = limit_blas_threads()   # as `relunet playground` runs (process-wide; restored at the end)
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    t_wait = time.perf_counter()
+    while not server.started:
+        if time.perf_counter() - t_wait > 20 or not thread.is_alive():
+            raise RuntimeError("the playground server did not start")
+        time.sleep(0.02)
+    try:
+        with connect(f"ws://127.0.0.1:{port}/ws", max_size=2**24) as ws:
+            classes = sizes[-1]
+            layers = [{"units": int(u), "activation": "relu"} for u in sizes[1:-1]]
+            for msg in ({"type": "hello", "hash": ""},
+                        {"type": "set_data", "dataset": "spiral", "n": points, "classes": classes},
+                        {"type": "set_split", "test_fraction": 0.0},
+                        {"type": "set_network", "layers": layers},
+                        {"type": "set_training", "optimizer": optimizer, "lr": lr, "batch_size": batch_size},
+                        {"type": "set_view", "resolution": resolution, "exact": bool(exact)}):
+                ws.send(json.dumps(msg))
+            ws.send(json.dumps({"type": "reset"}))   # count from update 0
+            _drain(ws, 0.5)
+            ws.send(json.dumps({"type": "play"}))
+            frames = map_bytes = exact_frames = 0
+            last = regions = None
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < seconds:
+                data = ws.recv(timeout=2.0)
+                if isinstance(data, bytes):
+                    kind = decode_header(data)[0]
+                    if kind == MAP:
+                        frames += 1
+                        map_bytes = len(data)
+                    elif kind == REGIONS:
+                        exact_frames += 1
+                else:
+                    m = json.loads(data)
+                    if m.get("type") == "metrics":
+                        last = m
+                    elif m.get("type") == "pwl" and m.get("available"):
+                        regions = m["count"]
+            elapsed = time.perf_counter() - t0
+            ws.send(json.dumps({"type": "pause"}))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        if limiter is not None:
+            limiter.restore_original_limits()
+    updates = last["updates"] if last else 0
+    samples = last["epoch_float"] * last["train"]["n"] if last else 0.0   # tokens visited: epochs x points
+    return {"frames_per_s": frames / elapsed, "samples_per_s": samples / elapsed,
+            "updates_per_s": updates / elapsed, "frames": frames, "seconds": elapsed, "map_bytes": map_bytes,
+            "resolution": resolution, "sizes": list(sizes), "points": points, "batch_size": batch_size,
+            "optimizer": optimizer, "server_samples_per_s": last["samples_per_s"] if last else 0.0,
+            "exact": bool(exact), "exact_per_s": exact_frames / elapsed, "regions": regions}
+
+
+def _drain(ws, seconds):
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        try:
+            ws.recv(timeout=0.05)
+        except TimeoutError:
+            pass
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+if __name__ == "__main__":  # python -m relunet.playground.measure
+    print(json.dumps(measure_stream(), indent=1))

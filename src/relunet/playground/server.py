@@ -1,0 +1,207 @@
+"""The playground's web server: the page, its static files, and one WebSocket (one Session) per tab.
+
+Each connection runs two tasks: a receiver that validates every message (protocol.parse_message) and
+applies it in a worker thread, and a trainer that alternates training slices and frames in worker
+threads, so neither blocks the event loop or any other tab. A single sender task writes to the socket.
+
+Security: the server binds 127.0.0.1 unless told otherwise, and a WebSocket whose Origin is not the
+page's own (the Origin's host:port must equal the Host header) is refused before it is accepted (close
+code 1008, which uvicorn sends as HTTP 403 at the handshake).
+Clients that send no Origin at all are not browsers (browsers always send one on WebSocket
+connections); they are let through so scripts and tests can drive the playground.
+"""
+
+import asyncio
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ..engine.errors import RelunetError
+from .protocol import ProtocolError, parse_message
+from .session import Session
+from ..threads import limit_blas_threads  # re-exported: measure.py uses it too
+
+STATIC = Path(__file__).parent / "static"
+FRAME_SECONDS = 1 / 25      # aim: 25 frames per second while training
+MAX_QUEUED = 3              # frames waiting to be sent before training pauses for the page to catch up
+log = logging.getLogger("relunet.playground")
+
+
+def create_app():
+    """The FastAPI application; ``app.state.sessions`` holds the live sessions (one per open tab)."""
+    app = FastAPI(title="relunet playground", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sessions = set()
+
+    @app.get("/")
+    def index():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return Response(status_code=204)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.websocket("/ws")
+    async def websocket(ws: WebSocket):
+        if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):
+            await ws.close(code=1008, reason="origin not allowed")
+            return
+        await ws.accept()
+        session = Session()
+        app.state.sessions.add(session)
+        try:
+            await Connection(ws, session).serve()
+        finally:
+            app.state.sessions.discard(session)
+            session.playing = False
+
+    return app
+
+
+def origin_allowed(origin, host):
+    """True when a WebSocket may connect: no Origin (not a browser), or an Origin naming the page's own host:port."""
+    if origin is None:
+        return True
+    if not host:
+        return False
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    default = {"http": "80", "https": "443"}[parts.scheme]
+    return _netloc(parts.netloc, default) == _netloc(host, default)
+
+
+def _netloc(value, default_port):
+    value = value.lower()
+    return value if value.rsplit("]", 1)[-1].count(":") else f"{value}:{default_port}"
+
+
+class Connection:
+    """One tab's WebSocket: a receiver, a trainer and a sender task around its Session."""
+
+    def __init__(self, ws, session):
+        self.ws, self.session = ws, session
+        self.out = asyncio.Queue()
+        self.wake = asyncio.Event()
+
+    async def serve(self):
+        tasks = [asyncio.create_task(self._send()), asyncio.create_task(self._train())]
+        try:
+            await self._receive()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def post(self, item):
+        self.out.put_nowait(item)
+
+    async def _receive(self):
+        while True:
+            msg = await self.ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                return
+            text = msg.get("text")
+            if text is None:
+                self.post(error("binary messages are not accepted; send JSON text"))
+                continue
+            try:
+                m = parse_message(text)
+                replies = await asyncio.to_thread(self.session.handle, m)
+            except (ProtocolError, RelunetError) as e:
+                # the state too, so controls the user changed snap back to what the session holds
+                replies = [error(str(e)), await asyncio.to_thread(self.session.state)]
+            except Exception as e:  # a bug must not take the tab's session down with it
+                log.exception("playground: message failed")
+                replies = [error(f"internal error ({type(e).__name__}: {e}); the session is unchanged")]
+            for r in replies:
+                self.post(r)
+            self.wake.set()
+
+    async def _train(self):
+        s = self.session
+        render_seconds = 0.01
+        while True:
+            if not (s.playing or s.dirty):
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            was_playing = s.playing
+            try:
+                if s.playing:
+                    await asyncio.to_thread(s.train_for, max(0.005, FRAME_SECONDS - render_seconds))
+                while self.out.qsize() > MAX_QUEUED:
+                    await asyncio.sleep(0.002)
+                t0 = time.perf_counter()
+                items = await asyncio.to_thread(s.render)
+            except Exception as e:  # a bug in training or drawing: stop this tab's training, keep the tab
+                log.exception("playground: training or drawing failed")
+                s.playing, s.dirty = False, False
+                self.post(error(f"internal error while training ({type(e).__name__}: {e}); training paused"))
+                continue
+            render_seconds = 0.8 * render_seconds + 0.2 * (time.perf_counter() - t0)
+            for item in items:
+                self.post(item)
+            if was_playing and not s.playing:
+                self.post(s.state())        # training stopped by itself: the page updates its buttons
+
+    async def _send(self):
+        while True:
+            item = await self.out.get()
+            if isinstance(item, (bytes, bytearray)):
+                await self.ws.send_bytes(bytes(item))
+            else:
+                await self.ws.send_text(dumps(item))
+
+
+def error(message):
+    return {"type": "error", "message": message}
+
+
+def dumps(obj):
+    """JSON without NaN/Infinity (which JavaScript's JSON.parse refuses): they become null."""
+    try:
+        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(_finite(obj), allow_nan=False, separators=(",", ":"))
+
+
+def _finite(o):
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
+
+
+def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning"):
+    """Run the playground with uvicorn until interrupted."""
+    import uvicorn
+
+    limit_blas_threads()
+    app = create_app()
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws_max_size=16 * 2**20)
+    server = uvicorn.Server(config)
+    if open_browser:
+        import threading
+        import webbrowser
+
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
+
+        def opener():
+            while not server.started:
+                time.sleep(0.05)
+            webbrowser.open(f"http://{shown}:{port}/")
+
+        threading.Thread(target=opener, daemon=True).start()
+    server.run()
