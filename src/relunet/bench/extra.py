@@ -1,4 +1,5 @@
-"""The two cases that are not a rate: accuracy on scikit-learn's digits, and memory.
+"""The cases that are not a training rate: accuracy on scikit-learn's digits, memory, the exact geometry's
+timings (pwl) and the playground's stream (playground).
 
 digits: the 8x8 digits bundled with scikit-learn (1797 images, no download), pixels scaled to [0, 1],
 a 64-64-10 ReLU network, a 25% stratified test split per seed. Every library gets MLPClassifier's default
@@ -199,5 +200,50 @@ def per_sample_flatness(sizes=(2, 64, 3), steps=10000):
             "verdict": "flat" if flat else "NOT flat"}
 
 
+def _single(case, unit, value):
+    return {"case": case, "unit": unit, "median": {"relunet": value}, "min": {"relunet": value},
+            "max": {"relunet": value}}
+
+
+def pwl_case(quick=False, contenders=None, seeds=None):
+    """Exact geometry (issue 5): regions and boundary of a trained 2-64-64-3 spiral net, knots of a 1-64-64-1 net.
+
+    Targets: regions at most 100 ms, the boundary at most 50 ms more, knots at most 5 ms (medians)."""
+    from ..pwl import benchmark
+
+    r = benchmark(quick=quick)
+    entries = [_single("pwl/regions/2-64-64-3", "ms", r["regions_ms"]),
+               _single("pwl/boundary/2-64-64-3", "ms", r["boundary_ms"]),
+               _single("pwl/knots/1-64-64-1", "ms", r["knots_ms"])]
+    met = r["regions_ms"] <= 100 and r["boundary_ms"] <= 50 and r["knots_ms"] <= 5
+    lines = [f"pwl: {r['regions']:,} exact regions of a trained 2-64-64-3 spiral net (train accuracy "
+             f"{r['train_accuracy']:.3f}, bound {r['region_bound']:,}) in {r['regions_ms']:.1f} ms (target 100), "
+             f"its boundary ({r['boundary_pieces']} pieces) in {r['boundary_ms']:.1f} ms more (target 50); "
+             f"knots of a 1-64-64-1 net ({r['knots_pieces']} pieces) in {r['knots_ms']:.2f} ms (target 5): "
+             f"{'within targets' if met else 'OVER target'}"]
+    return entries, lines
+
+
+def playground_case(quick=False, contenders=None, seeds=None):
+    """The playground's stream (issue 4): a real server and WebSocket client, 2-64-64-3 on 300 points.
+
+    Targets: at least 20 frames/s of a 100x100 map while training at least 20,000 samples/s; with the exact
+    regions overlay on, at least 5 refreshes a second (issue 5)."""
+    from ..playground.measure import measure_stream
+
+    seconds = 2.0 if quick else 5.0
+    plain = measure_stream(seconds=seconds)
+    exact = measure_stream(seconds=seconds, exact=True)
+    entries = [_single("playground/frames", "frames/s", plain["frames_per_s"]),
+               _single("playground/training", "samples/s", plain["samples_per_s"]),
+               _single("playground/exact-refresh", "per s", exact["exact_per_s"])]
+    met = plain["frames_per_s"] >= 20 and plain["samples_per_s"] >= 20000 and exact["exact_per_s"] >= 5
+    lines = [f"playground: {plain['frames_per_s']:.1f} frames/s of a 100x100 map ({plain['map_bytes']:,} bytes) "
+             f"while training {plain['samples_per_s']:,.0f} samples/s (targets 20 and 20,000); exact regions "
+             f"overlay refreshed {exact['exact_per_s']:.1f} times/s ({exact['regions']} regions; target 5) with "
+             f"the map at {exact['frames_per_s']:.1f} frames/s: {'within targets' if met else 'OVER target'}"]
+    return entries, lines
+
+
 #: The extra cases by name (run after the timed cases); each returns (JSON entries, report lines).
-EXTRAS = {"digits": digits_case, "memory": memory_case}
+EXTRAS = {"digits": digits_case, "memory": memory_case, "pwl": pwl_case, "playground": playground_case}

@@ -203,11 +203,11 @@ def run_bench(quick=False, cases=None, contenders=None, repeats=None, pause=None
 
     Args:
         quick: smaller problems and fewer repeats (under a minute in all).
-        cases: names from CASES (default all); "digits" and "memory" select the extra cases.
+        cases: names from CASES (default all); "digits", "memory", "pwl" and "playground" select the extra cases.
         contenders: names from CONTENDERS (default every installed one; relunet always runs).
         repeats: timed repeats per contender (default: the case's, 7 for most; quick 3); pause: seconds before
             each timed run.
-        extras: run the digits and memory cases when `cases` is None.
+        extras: run the extra cases (digits, memory, pwl, playground) when `cases` is None.
     """
     from . import extra, report
 

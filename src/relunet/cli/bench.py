@@ -10,8 +10,9 @@ NumPy floor, on the same data, the same initial weights and the same number of u
 
 Every contender runs in this process, interleaved, several repeats, BLAS and PyTorch on one thread. First a
 trajectory check: the weights after a few hundred identical updates must agree (1e-12 float64, 1e-6 float32).
-Then a table of medians (min-max) and the ratios relunet/torch, relunet/sklearn and relunet/floor, the digits
-accuracy case and the memory case. Exits 1 if the trajectory check fails.
+Then a table of medians (min-max) and the ratios relunet/torch, relunet/sklearn and relunet/floor, and the
+extra cases: digits accuracy, memory, the exact geometry's timings (pwl) and the playground's stream
+(a real server and WebSocket client). Exits 1 if the trajectory check fails.
 
 examples:
   relunet bench --quick
