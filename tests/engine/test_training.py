@@ -198,6 +198,16 @@ def test_step_advances_single_updates_across_epochs():
     assert [r["epoch"] for r in records] == [1, 2] and trainer.updates == 7
 
 
+def test_epoch_position_and_updates_left():
+    X, y = relunet.make_dataset("xor", n=10, seed=0)
+    trainer = Trainer(MLP([2, 4, 2]), X, y, batch_size=4)  # updates of 4, 4, 2 tokens
+    assert trainer.epoch_position == 0 and trainer.updates_left_in_epoch == 3
+    trainer.step(1)
+    assert trainer.epoch_position == 4 and trainer.updates_left_in_epoch == 2
+    trainer.step(2)
+    assert trainer.epoch_position == 0 and trainer.updates_left_in_epoch == 3 and trainer.epoch == 1
+
+
 def test_epochs_zero_leaves_the_initial_weights():
     X, y = relunet.make_dataset("xor", n=10, seed=0)
     model = MLP([2, 4, 2], seed=3)

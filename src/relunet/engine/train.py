@@ -164,6 +164,16 @@ class Trainer:
         self._t0 = time.perf_counter()
         self.optimizer.lr = self.schedule(self.lr0, self.epoch)
 
+    @property
+    def epoch_position(self):
+        """Tokens of the current epoch visited so far (0 between epochs)."""
+        return 0 if self._order is None else int(self._pos)
+
+    @property
+    def updates_left_in_epoch(self):
+        """Updates still to do before the current epoch ends (a whole epoch's worth between epochs)."""
+        return -(-(len(self.X) - self.epoch_position) // self._batch_size)
+
     def step(self, updates=1):
         """Do `updates` optimizer steps (crossing epoch ends as needed); returns the records of finished epochs."""
         records = []

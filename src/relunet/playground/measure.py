@@ -74,6 +74,8 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
                         last = m
                     elif m.get("type") == "pwl" and m.get("available"):
                         regions = m["count"]
+                    elif m.get("type") == "error":
+                        raise RuntimeError(f"the playground reported an error: {m['message']}")
             elapsed = time.perf_counter() - t0
             ws.send(json.dumps({"type": "pause"}))
     finally:

@@ -198,7 +198,7 @@ class Session:
         t0 = time.perf_counter()
         try:
             # never past the end of the current epoch, so stop rules fire exactly at epoch boundaries
-            records = t.step(min(n, _updates_left_in_epoch(t)))
+            records = t.step(min(n, t.updates_left_in_epoch))
         except DivergenceError as e:
             self.epoch, self.updates = t.epoch, t.updates
             self.trainer = self._optimizer = None     # its momentum / Adam state may hold the overflow too
@@ -695,7 +695,7 @@ class Session:
             ups, sps = self.rates()
             t = self.trainer
             n_train = max(len(Xtr), 1)
-            pos = 0 if t is None else _tokens_into_epoch(t)
+            pos = 0 if t is None else t.epoch_position
             out = {"type": "metrics", "run": self.run, "epoch": self.epoch, "updates": self.updates,
                    "epoch_float": self.epoch + pos / n_train, "updates_per_s": ups, "samples_per_s": sps,
                    "lr": t.optimizer.lr if t is not None else c.lr, "playing": self.playing, "status": self.status,
@@ -709,17 +709,6 @@ class Session:
         with np.errstate(all="ignore"):
             r = evaluate_encoded(m, X, m.encode_labels(y))
         return {k: (_finite(v) if isinstance(v, float) else v) for k, v in r.items()}
-
-
-def _tokens_into_epoch(t):
-    """How many tokens of the current epoch the trainer has visited (0 between epochs).
-
-    Reads Trainer's private position: the engine has no public accessor for it yet."""
-    return 0 if t._order is None else int(t._pos)
-
-
-def _updates_left_in_epoch(t):
-    return -(-(len(t.X) - _tokens_into_epoch(t)) // t.batch_size)
 
 
 def _finite(v):
