@@ -17,6 +17,16 @@ def _env():
     return env
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    """One BLAS thread for the whole suite: the networks here are small, and on a busy 2-core machine
+    contended BLAS threads make their products several times slower, not faster."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):
+        yield
+
+
 @pytest.fixture
 def run_cli(tmp_path):
     """Run `python -m relunet ARGS` in tmp_path; returns the CompletedProcess (text mode)."""

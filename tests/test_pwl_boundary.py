@@ -11,18 +11,6 @@ from relunet.engine.errors import RelunetError
 from relunet.pwl import decision_boundary, linear_regions, power_diagram
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """Big products on a busy shared machine run faster on one BLAS thread than on contended ones."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(1, "blas"):
-        yield
-
-
 def trained(data, sizes, epochs, seed=0, **kw):
     X, y = relunet.make_dataset(data, seed=seed, **kw)
     model = relunet.MLP(sizes, seed=seed)

@@ -14,18 +14,6 @@ from relunet.engine.errors import RelunetError
 from relunet.pwl import box_exact_count, linear_regions, one_layer_bound, serra_bound
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """Big products on a busy shared machine run faster on one BLAS thread than on contended ones."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(1, "blas"):
-        yield
-
-
 # ----------------------------------------------------------------------------- models
 def trained_spiral(hidden=(32, 32), activation="relu", epochs=150, seed=0):
     X, y = relunet.make_dataset("spiral", seed=seed)

@@ -231,27 +231,13 @@ def read_csv(path_or_text, task="classification", name=None):
     else:
         where, text = name, path_or_text
     rows = []
-    width = None
-    for lineno, row in enumerate(csv.reader(_io.StringIO(text)), start=1):
-        if not row or all(not c.strip() for c in row):
-            continue
-        try:
-            values = [float(c) for c in row]
-        except ValueError:
-            if _is_header(row, rows, lineno, text):
-                continue
-            bad = next(c for c in row if not _is_number(c))
-            raise RelunetError(f"{where}, line {lineno}: {bad.strip()!r} is not a number") from None
-        if width is None:
-            width = len(values)
-            if width < 2:
-                raise RelunetError(f"{where}, line {lineno}: need at least one feature column and a label column")
-        elif len(values) != width:
-            raise RelunetError(f"{where}, line {lineno}: expected {width} columns, got {len(values)}")
-        if not all(math.isfinite(v) for v in values):
-            raise RelunetError(f"{where}, line {lineno}: NaN or infinite value")
+    for lineno, values, cells in _numeric_rows(text, where):
+        if not rows and len(values) < 2:
+            raise RelunetError(f"{where}, line {lineno}: need at least one feature column and a label column")
+        if rows and len(values) != len(rows[0]):
+            raise RelunetError(f"{where}, line {lineno}: expected {len(rows[0])} columns, got {len(values)}")
         if task == "classification" and not float(values[-1]).is_integer():
-            raise RelunetError(f"{where}, line {lineno}: label {row[-1].strip()!r} is not an integer "
+            raise RelunetError(f"{where}, line {lineno}: label {cells[-1].strip()!r} is not an integer "
                                "(use --task regression for numeric targets)")
         rows.append(values)
     if not rows:
@@ -273,22 +259,11 @@ def read_inputs(path, n_features=None):
     except (OSError, UnicodeDecodeError) as e:
         raise RelunetError(f"cannot read input file {where}: {getattr(e, 'strerror', None) or e}") from None
     rows = []
-    for lineno, row in enumerate(csv.reader(_io.StringIO(text)), start=1):
-        if not row or all(not c.strip() for c in row):
-            continue
-        try:
-            values = [float(c) for c in row]
-        except ValueError:
-            if _is_header(row, rows, lineno, text):
-                continue
-            bad = next(c for c in row if not _is_number(c))
-            raise RelunetError(f"{where}, line {lineno}: {bad.strip()!r} is not a number") from None
+    for lineno, values, cells in _numeric_rows(text, where):
         if n_features is not None and len(values) != n_features:
             raise RelunetError(f"{where}, line {lineno}: {len(values)} features but the model expects {n_features}")
         if rows and len(values) != len(rows[0]):
             raise RelunetError(f"{where}, line {lineno}: expected {len(rows[0])} columns, got {len(values)}")
-        if not all(math.isfinite(v) for v in values):
-            raise RelunetError(f"{where}, line {lineno}: NaN or infinite value")
         rows.append(values)
     if not rows:
         raise RelunetError(f"{where} has no data rows")
@@ -321,10 +296,24 @@ def _is_number(s):
         return False
 
 
-def _is_header(row, rows, lineno, text):
-    """The first non-blank line is a header when none of its cells is a number ("x1,x2,label");
-    a row like "1,2,x" is data with a mistake, and is reported as one."""
-    return not rows and lineno == _first_line(text) and not any(_is_number(c) for c in row)
+def _numeric_rows(text, where):
+    """(line number, [floats], [cells]) for every data row of CSV `text`: blank lines skipped; the first line skipped
+    when none of its cells is a number (a header like "x1,x2,label"; "1,2,x" is data with a mistake);
+    a non-number or a NaN / infinite value is an error naming `where` and the line."""
+    first = _first_line(text)
+    for lineno, row in enumerate(csv.reader(_io.StringIO(text)), start=1):
+        if not row or all(not c.strip() for c in row):
+            continue
+        try:
+            values = [float(c) for c in row]
+        except ValueError:
+            if lineno == first and not any(_is_number(c) for c in row):
+                continue
+            bad = next(c for c in row if not _is_number(c))
+            raise RelunetError(f"{where}, line {lineno}: {bad.strip()!r} is not a number") from None
+        if not all(math.isfinite(v) for v in values):
+            raise RelunetError(f"{where}, line {lineno}: NaN or infinite value")
+        yield lineno, values, row
 
 
 def _first_line(text):
