@@ -21,11 +21,6 @@ from . import frames
 MAX_OUTLINED = 60_000
 
 
-def pwl_available():
-    """True: relunet.pwl ships with relunet (kept for the page's capability flag)."""
-    return True
-
-
 def exact_overlay(model, box):
     """(summary dict, REGIONS frame bytes or None) for `model` inside box [x0, x1, y0, y1]."""
     from ..pwl import decision_boundary, linear_regions, model_bound

@@ -22,7 +22,7 @@ from ..engine.train import Trainer
 from ..io import from_bytes, to_bytes
 from . import frames, protocol as P, views
 from .backprop import trace_token
-from .regions import exact_overlay, pwl_available
+from .regions import exact_overlay
 from .state import CUSTOM, HASH_POINTS, check, decode_hash, default_config, encode_hash
 
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
@@ -604,7 +604,7 @@ class Session:
                     "points": pts, "sizes": self.model.sizes, "activations": self.model.activation_names,
                     "classes": self.model.n_outputs if c.task == "classification" else 0,
                     "box": self.box, "playing": self.playing, "status": self.status, "run": self.run,
-                    "focus": self.focus, "hidden": self.hidden, "pwl_available": pwl_available(),
+                    "focus": self.focus, "hidden": self.hidden,
                     "datasets": {k: {"task": s.task, "n": s.n, "noise": s.noise, "classes": s.classes,
                                      "has_classes": "classes" in s.options, "doc": s.doc}
                                  for k, s in DATASETS.items()}}

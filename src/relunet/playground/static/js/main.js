@@ -103,8 +103,6 @@ function applyState(s) {
   $("discretize").checked = c.discretize; $("hinges").checked = c.hinges; $("pwl").checked = c.exact;
   if (!c.exact || c.task !== "classification") { view.regions = null; $("c-regions-box").hidden = true; }
   $("resolution").value = String(c.resolution);
-  $("pwl").disabled = !s.pwl_available;
-  $("pwl").parentElement.title = s.pwl_available ? "Exact piece-wise linear regions" : "Exact regions need relunet.pwl, which is not installed";
   const reg = c.task === "regression";
   $("palette-box").hidden = reg; $("reg-hint").hidden = !reg;
   $("confusion-box").hidden = reg; $("hinges").parentElement.hidden = reg; $("resolution").parentElement.hidden = reg;
