@@ -298,7 +298,8 @@ class ReLUNetBase(BaseEstimator):
         f = self._output(X)
         if not np.all(np.isfinite(f)):
             return np.nan
-        return self._score_function(y, self._predict_from_output(f), sample_weight)
+        with np.errstate(over="ignore", invalid="ignore"):  # predictions of a fit about to diverge
+            return self._score_function(y, self._predict_from_output(f), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -55,13 +55,15 @@ def fit_lbfgs(est, X, T, sample_weight):
         est.n_iter_ = len(est.loss_curve_)
         est.loss_ = last["loss"]
         if est._relunet_stop():
+            last["stopped"] = True
             raise StopIteration  # SciPy ends the run and returns the current point
 
     with np.errstate(over="ignore", invalid="ignore"):
         result = scipy.optimize.minimize(
             loss_grad, pack(Ws, bs), method="L-BFGS-B", jac=True, callback=after_iteration,
             options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol})
-    est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
+    # (a stop asked for by target_loss or a callback is not a failure to converge)
+    est.n_iter_ = result.nit if last.get("stopped") else _check_optimize_result("lbfgs", result, est.max_iter)
     unpack(result.x)
     if not all(np.all(np.isfinite(p)) for p in Ws + bs):
         raise DivergenceError("Solver produced non-finite parameter weights. The input data may contain large "
