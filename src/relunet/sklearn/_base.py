@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state, shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ..data import bounding_box
 from ..engine.errors import DivergenceError, RelunetError
 from . import _engine
 from ._lbfgs import fit_lbfgs
@@ -92,6 +93,9 @@ class ReLUNetBase(BaseEstimator):
         if first_pass:
             units = [X.shape[1]] + hidden + [self._network_outputs(Y)]
             self._initialize(Y, units, self.dtype or X.dtype, rs)
+            self.model_.box = bounding_box(X)  # for relunet's plots of the input space, kept in model files
+            self.model_.training = {k: v for k, v in self.get_params().items()
+                                    if isinstance(v, (str, int, float, bool, type(None)))}
         elif Y.shape[1] != self._target_columns:
             raise RelunetError(f"y has {Y.shape[1]} outputs but the network was fitted with {self._target_columns}")
         X = X.astype(self.model_.dtype, copy=False)

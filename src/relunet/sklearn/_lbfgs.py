@@ -44,16 +44,22 @@ def fit_lbfgs(est, X, T, sample_weight):
         unpack(x)
         data_loss, grads = _engine.loss_and_gradients(est, X, T, sample_weight)
         penalty = 0.5 * alpha * sum(float(np.vdot(W, W)) for W in Ws) / sw_sum
-        last["loss"] = _engine.reported_loss(est, data_loss) + penalty
+        last["x"], last["loss"] = np.array(x), _engine.reported_loss(est, data_loss) + penalty
         dWs = [g + (alpha / sw_sum) * W for g, W in zip(grads[0::2], Ws)]
         return data_loss + penalty, pack(dWs, grads[1::2])
 
+    def reported_loss_at(x):
+        """scikit-learn's loss at x (the squared loss averaged over outputs), from the last evaluation if there."""
+        if not np.array_equal(last["x"], x):
+            loss_grad(x)
+        return last["loss"]
+
     def after_iteration(intermediate_result):
-        est.loss_curve_.append(last["loss"])
-        if est.verbose:
-            print("Iteration %d, loss = %.8f" % (len(est.loss_curve_), last["loss"]))
+        est.loss_ = reported_loss_at(intermediate_result.x)
+        est.loss_curve_.append(est.loss_)
         est.n_iter_ = len(est.loss_curve_)
-        est.loss_ = last["loss"]
+        if est.verbose:
+            print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
         if est._relunet_stop():
             last["stopped"] = True
             raise StopIteration  # SciPy ends the run and returns the current point
@@ -68,8 +74,4 @@ def fit_lbfgs(est, X, T, sample_weight):
     if not all(np.all(np.isfinite(p)) for p in Ws + bs):
         raise DivergenceError("Solver produced non-finite parameter weights. The input data may contain large "
                               "values and need to be preprocessed.", est.n_iter_)
-    est.loss_ = _engine.reported_loss(est, result.fun - _penalty(Ws, alpha, sw_sum)) + _penalty(Ws, alpha, sw_sum)
-
-
-def _penalty(Ws, alpha, sw_sum):
-    return 0.5 * alpha * sum(float(np.vdot(W, W)) for W in Ws) / sw_sum
+    est.loss_ = reported_loss_at(result.x)
