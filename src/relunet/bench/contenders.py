@@ -86,7 +86,6 @@ class RelunetRunner(Runner):
         trainer = self.relunet.Trainer(self.model, p.X[:n], p.y[:n], batch_size=c.batch, optimizer="sgd",
                                        lr=c.lr, shuffle=False)
         trainer.step(k)
-        self.fused = trainer.fused
 
     def weights(self):
         return self.model.get_weights()
