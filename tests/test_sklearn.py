@@ -220,3 +220,20 @@ def test_pipeline_cross_val_grid_search_and_pickle():
     again = pickle.loads(pickle.dumps(best))
     np.testing.assert_array_equal(again.predict_proba(X), best.predict_proba(X))
     assert clone(best[-1]).get_params() == best[-1].get_params()
+
+
+def test_fitted_networks_export_to_onnx_with_their_output_function(tmp_path):
+    # the estimators' one-logistic-output classifiers and Poisson regressors keep their output in ONNX
+    ort = pytest.importorskip("onnxruntime")
+    from relunet.export import to_onnx
+
+    X, y = blobs(60, centers=2)
+    clf = quiet_fit(ReLUNetClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0), X, y)
+    Y = np.column_stack([y, X[:, 0] > 0]).astype(int)
+    multilabel = quiet_fit(ReLUNetClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0), X, Y)
+    poisson = quiet_fit(ReLUNetRegressor("poisson", (5,), max_iter=5, random_state=0), X, y)
+    for est, want in ((clf, clf.predict_proba(X)[:, 1:]), (multilabel, multilabel.predict_proba(X)),
+                      (poisson, poisson.predict(X)[:, None])):
+        to_onnx(est.model_, tmp_path / "m.onnx")
+        got = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"x": X})[0]
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
