@@ -4,11 +4,13 @@
     from_torch(seq)       -> an MLP from such a Sequential
     save_torch / load_torch  a .pt file (state_dict + layer list) that torch.load(weights_only=True) can read
     to_onnx(model, path)  -> a standard ONNX graph: Gemm, Relu / LeakyRelu / Tanh / Sigmoid / Identity, Softmax
+                             (Sigmoid for a logistic-loss output, Exp for a Poisson one)
     from_sklearn(mlp)     -> an MLP from a fitted MLPClassifier / MLPRegressor, with identical predictions
 
 The layouts agree: relunet's W is (out, in) like torch.nn.Linear.weight and ONNX Gemm's B with transB=1;
 scikit-learn's coefs_ are the transposes, (fan_in, fan_out). The torch Sequential outputs z^(L) (logits for a
-classifier, as torch's CrossEntropyLoss expects); the ONNX graph of a classifier also outputs f = softmax(z).
+classifier, as torch's CrossEntropyLoss expects); the ONNX graph of a classifier also outputs f = softmax(z)
+(sigmoid(z) per output for the logistic loss).
 torch, onnx and scikit-learn are imported only inside the functions that need them.
 """
 
