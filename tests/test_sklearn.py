@@ -189,8 +189,10 @@ def test_divergence_is_relunets_error_and_keeps_finite_weights():
     for early_stopping in (False, True):
         reg = ReLUNetRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=1.0, momentum=0.0,
                                max_iter=50, random_state=0, early_stopping=early_stopping)
-        with pytest.raises(relunet.DivergenceError, match="diverged in epoch"):
+        with pytest.raises(relunet.DivergenceError, match="diverged in epoch") as e:
             reg.fit(X * 1e3, y * 1e3)
+        assert e.value.epoch == reg.n_iter_ + 1 == len(reg.loss_curve_) + 1  # the estimator's epoch count
+        assert f"in epoch {e.value.epoch}: " in str(e.value)
         assert all(np.all(np.isfinite(c)) for c in reg.coefs_ + reg.intercepts_)
 
 

@@ -152,25 +152,9 @@ class ReLUNetBase(BaseEstimator):
         early_stopping = self.early_stopping
         val = None
         if early_stopping:
-            # scikit-learn splits after drawing the initial weights, from the same random stream, and
-            # stratifies single-output classification only: the same rows as MLPClassifier's.
-            stratify = Y if is_classifier(self) and Y.shape[1] == 1 else None
-            train, test = train_test_split(np.arange(len(X)), random_state=rs, test_size=self.validation_fraction,
-                                           stratify=stratify)
-            if len(test) < 2:
-                raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of "
-                                 "your dataset.")
-            sw_val = None if sample_weight is None else sample_weight[test]
-            val = (X[test], T[test], self._score_targets(Y[test]), sw_val)
-            X, T = X[train], T[train]
-            sample_weight = None if sample_weight is None else sample_weight[train]
+            X, T, sample_weight, val = self._split_validation(X, T, Y, sample_weight, rs)
         n = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n)
-        else:
-            if self.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n))
+        batch_size = self._batch_size(n)
         sample_idx = np.arange(n)
         try:
             self.n_iter_ = 0
@@ -205,14 +189,36 @@ class ReLUNetBase(BaseEstimator):
                                   "hasn't converged yet." % self.max_iter, ConvergenceWarning)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
-        except DivergenceError:
+        except DivergenceError as e:
             # relunet stops a diverging fit with its error (scikit-learn would go on with NaN weights); with
-            # early stopping the best validation epoch's weights are kept, as after a normal end.
+            # early stopping the best validation epoch's weights are kept, as after a normal end. The Trainer
+            # counted epochs of its own run (one epoch): the estimator names its own epoch.
             if early_stopping:
                 self.model_.set_weights(self._best_weights)
-            raise
+            epoch = self.n_iter_ + 1
+            raise DivergenceError(f"training diverged in epoch {epoch}: {str(e).split(': ', 1)[-1]}", epoch) from None
         if early_stopping:
             self.model_.set_weights(self._best_weights)
+
+    def _split_validation(self, X, T, Y, sample_weight, rs):
+        """(X, T, sample_weight) to train on and (X, T, y, sample_weight) to validate on. scikit-learn splits
+        after drawing the initial weights, from the same random stream, and stratifies single-output
+        classification only: these are MLPClassifier's rows."""
+        stratify = Y if is_classifier(self) and Y.shape[1] == 1 else None
+        train, test = train_test_split(np.arange(len(X)), random_state=rs, test_size=self.validation_fraction,
+                                       stratify=stratify)
+        if len(test) < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of "
+                             "your dataset.")
+        sw_train, sw_val = (None, None) if sample_weight is None else (sample_weight[train], sample_weight[test])
+        return X[train], T[train], sw_train, (X[test], T[test], self._score_targets(Y[test]), sw_val)
+
+    def _batch_size(self, n):
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+        return int(np.clip(self.batch_size, 1, n))
 
     def _current_rate(self):
         return self._learning_rate if self.solver == "sgd" else float(self.learning_rate_init)
