@@ -34,6 +34,8 @@ def loss_grad(loss, z, t, w=None):
         lt = 0.5 * (r * r).sum(axis=1)
         d = r
         correct = 0
+    if w.sum() == 0:
+        return 0.0, np.zeros_like(d), correct
     L = float((w * lt).sum() / w.sum())
     return L, d * (w / w.sum())[:, None].astype(z.dtype), correct
 
@@ -54,7 +56,8 @@ def train(config, params, state, X, T, order, B, lr, sample_weight=None):
                 ds.append(d)
         w = None if sample_weight is None else sample_weight[idx]
         Lb, dz, ok = loss_grad(c.loss, z, T[idx], w)
-        loss_sum += Lb * len(idx)
+        batch_len = len(idx) if w is None else float(w.sum())  # the engine's batch length
+        loss_sum += Lb * batch_len
         correct += ok
         grads = [None] * (2 * L)
         for l in range(L - 1, -1, -1):
@@ -62,7 +65,7 @@ def train(config, params, state, X, T, order, B, lr, sample_weight=None):
             grads[2 * l + 1] = dz.sum(axis=0)
             if l:
                 dz = (dz @ params[2 * l]) * ds[l - 1]
-        wd = c.weight_decay / len(idx) if c.decay_scaling == "batch" else c.weight_decay
+        wd = c.weight_decay / batch_len if c.decay_scaling == "batch" and batch_len > 0 else c.weight_decay
         for i in range(0, 2 * L, 2):
             grads[i] = grads[i] + wd * params[i]
         step(c, params, grads, state, lr)

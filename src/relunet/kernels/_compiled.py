@@ -8,7 +8,8 @@ serves every depth and width: nothing is recompiled when the network changes.
 The maths is the reference's (relunet.engine), token by token:
 
     z_l = W_l a_l + b_l,  h_l = g(z_l) (hidden layers),  f = softmax(z_L) or z_L (squared error)
-    dz_L = (f - t) * s_n     s_n = 1 / batch_len, or w_n / sum of the batch's w (sample weights)
+    dz_L = (f - t) * s_n     s_n = 1 / batch_len, or w_n / sum of the batch's w (sample weights; batch_len
+                             is then that sum, and a batch of zero weights gives a zero gradient)
     dh_{l-1} = W_l^T dz_l  (W before its update),  dz_{l-1} = dh_{l-1} * g'(z_{l-1})   (ReLU'(0) = 0)
     dW_l += dz_l a_l^T,  db_l += dz_l;  L2: dW += wd W (decay_scaling "batch": wd W / batch_len), never on b
 
@@ -34,7 +35,7 @@ SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
 EPS_PYTORCH, EPS_SKLEARN = 0, 1
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _activate(kind, slope, z, h):
     """h = g(z), element-wise."""
     n = z.shape[0]
@@ -55,7 +56,7 @@ def _activate(kind, slope, z, h):
             h[i] = z[i]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _derivative(kind, slope, z, h, d):
     """d <- d * g'(z), in place (g' read off z or h)."""
     n = z.shape[0]
@@ -75,7 +76,7 @@ def _derivative(kind, slope, z, h, d):
             d[i] *= h[i] * (1.0 - h[i])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _forward_token(P, sizes, woff, boff, uoff, acts, slopes, x, Z, H):
     """z and h of every layer for one token x; the output layer's z is left in Z (no activation)."""
     L = sizes.shape[0] - 1
@@ -95,7 +96,7 @@ def _forward_token(P, sizes, woff, boff, uoff, acts, slopes, x, Z, H):
     return a
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _output_delta(loss, z, ti, tv_row, scale, d):
     """The token's loss, whether it is classified correctly, and d = dL/dz * scale.
 
@@ -128,7 +129,7 @@ def _output_delta(loss, z, ti, tv_row, scale, d):
     return 0.5 * value, 0
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
     """One optimizer step on P[k0:k1] with gradient G[k0:k1] + wd P (wd = 0 for biases).
 
@@ -157,7 +158,7 @@ def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
             P[k] -= step * m / (c * math.sqrt(v) + eps)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip):
     """Train over the tokens X[order] in consecutive batches of `batch`; returns (loss sum, correct, updates, t).
 
@@ -200,10 +201,17 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, ba
             r = order[q]
             x = X[r]
             _forward_token(P, sizes, woff, boff, uoff, acts, slopes, x, Z, H)
-            scale = sw[r] / wsum if weighted else 1.0 / blen
+            if weighted:  # a batch whose weights are all 0 teaches nothing
+                scale = sw[r] / wsum if wsum > 0.0 else 0.0
+            else:
+                scale = 1.0 / blen
             value, ok = _output_delta(loss, Z[oo:oo + K], ti[r] if loss == CROSS_ENTROPY else 0, tv[r],
                                       scale, D[oo:oo + K])
-            batch_loss += value * (sw[r] / wsum * blen if weighted else 1.0)
+            if weighted:
+                if wsum > 0.0:
+                    batch_loss += value * sw[r]
+            else:
+                batch_loss += value
             correct += ok
             for l in range(L - 1, -1, -1):
                 n_in, n_out = sizes[l], sizes[l + 1]
@@ -256,7 +264,11 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, ba
             else:  # scikit-learn: lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
                 cs[6] = fp[0] * math.sqrt(bc2) / bc1
         step, c = cs[6], cs[7]
-        cs[6] = fp[5] / blen if decay_batch else fp[5]
+        bl = wsum if weighted else blen  # the batch's length: its token count, or the sum of its weights
+        if decay_batch and bl > 0.0:
+            cs[6] = fp[5] / bl
+        else:
+            cs[6] = fp[5]
         wd_eff = cs[6]
         cs[7] = 0.0
         zero = cs[7]
@@ -267,7 +279,7 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, ba
     return loss_sum, correct, updates, t
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def forward(P, sizes, woff, boff, acts, slopes, X, loss, out):
     """out (N, K) <- softmax(z_L) (cross-entropy) or z_L, row by row.
 
