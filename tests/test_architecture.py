@@ -15,13 +15,17 @@ def _modules_after(statement):
 
 
 def test_engine_imports_numpy_only():
-    """Every import in src/relunet/engine is the standard library, NumPy, SciPy's BLAS or the engine itself."""
-    allowed = {"numpy", "scipy", "math", "os", "time"}
+    """Every import in src/relunet/engine is the standard library, NumPy or the engine itself; the one exception
+    is train.choose_backend's lazy import of relunet.kernels (the compiled path it may pick)."""
+    allowed = {"numpy", "math", "os", "time", "copy"}
     for path in (SRC / "relunet" / "engine").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 if node.level == 1:
                     continue  # from .x import y: inside the engine
+                if node.level == 2 and node.module is None and [a.name for a in node.names] == ["kernels"]:
+                    assert path.name == "train.py", f"{path.name} imports relunet.kernels"
+                    continue
                 names = [node.module]
                 assert node.level == 0, f"{path.name} imports from outside the engine: {ast.unparse(node)}"
             elif isinstance(node, ast.Import):

@@ -49,7 +49,7 @@ def model_meta(model, box=None, training=None):
     """The JSON-able description of `model` stored beside its arrays."""
     meta = {
         "format": FORMAT, "version": FORMAT_VERSION,
-        "sizes": model.sizes, "activations": model.activation_names, "task": model.task,
+        "sizes": model.sizes, "activations": model.activation_names, "task": model.task, "loss": model.loss,
         "classes": None if model.classes is None else model.classes.tolist(),
         "dtype": model.dtype.name,
         "leaky_slope": next((a.slope for a in model.activations if hasattr(a, "slope")), None),
@@ -126,7 +126,7 @@ def from_arrays(arrays, where):
         from .engine.activations import LeakyReLU, get_activation
 
         act_objs = [LeakyReLU(slope) if a == "leaky_relu" and slope is not None else get_activation(a) for a in acts]
-        model = MLP(sizes, act_objs, meta["task"], meta.get("classes"), meta["dtype"])
+        model = MLP(sizes, act_objs, meta["task"], meta.get("classes"), meta["dtype"], loss=meta.get("loss"))
     except (KeyError, TypeError, ValueError) as e:
         raise bad(f"model file {where} has an invalid description: {e}") from None
     expected = {f"{p}{i}" for i in range(1, len(sizes)) for p in "Wb"} | {"meta"}

@@ -1,4 +1,4 @@
-"""Gradient check: back-propagation against central differences, in float64.
+"""Gradients of the loss, and their check against central differences, in float64.
 
 For every parameter entry theta: numeric = (L(theta + eps) - L(theta - eps)) / (2 eps), compared with the
 analytic gradient a from backward. The error of an entry is |a - n| divided by the scale of that
@@ -9,7 +9,14 @@ eps = 1e-5 balances that rounding (~1e-16 / eps) against the truncation error (~
 
 import numpy as np
 
-from .losses import LOSSES, TASK_LOSS
+from .losses import LOSSES
+
+
+def loss_and_gradients(model, X, t, sample_weight=None):
+    """(L, [dW1, db1, ...]): the model's loss on checked inputs X and encoded targets t (MLP.encode_labels)."""
+    z, tape = model.forward(X)
+    L, dz = LOSSES[model.loss]().value_and_grad(z, t, sample_weight)
+    return L, model.backward(tape, dz)
 
 
 def relative_error(a, n, floor=1e-12):
@@ -19,68 +26,50 @@ def relative_error(a, n, floor=1e-12):
     return np.abs(a - n) / max(scale, floor)
 
 
-def model_loss_and_grads(model, X, t, loss=None):
-    """The loss of `model` on (X, t) and copies of its analytic gradients [dW1, db1, ...]."""
-    lossf = LOSSES[loss or TASK_LOSS[model.task]]()
-    L = lossf.forward(model.forward(X), t)
-    model.backward(lossf.backward())
-    return L, [p.grad.copy() for p in model.parameters()]
+def numeric_gradient(loss, array, eps=1e-5):
+    """Central differences of loss() with respect to every entry of `array` (perturbed in place, restored)."""
+    num = np.zeros_like(array)
+    flat, nflat = array.reshape(-1), num.reshape(-1)  # views: perturbing flat perturbs array
+    for j in range(flat.size):
+        old = flat[j]
+        flat[j] = old + eps
+        lp = loss()
+        flat[j] = old - eps
+        lm = loss()
+        flat[j] = old
+        nflat[j] = (lp - lm) / (2 * eps)
+    return num
 
 
-def check_model(model, X, t, loss=None, eps=1e-5):
-    """Compare every parameter's analytic gradient with central differences.
+def check_model(model, X, y, eps=1e-5):
+    """Compare every parameter's analytic gradient with central differences (the model must be float64).
 
-    The model must be float64. Returns a list of dicts {"name", "shape", "max_rel_error", "max_abs_error"},
-    one per parameter, in order W1, b1, W2, b2, ...
+    Returns one dict {"name", "shape", "max_rel_error", "max_abs_error", "analytic", "numeric"} per parameter,
+    in order W1, b1, W2, b2, ...
     """
-    lossf = LOSSES[loss or TASK_LOSS[model.task]]()
-    _, grads = model_loss_and_grads(model, X, t, loss)
+    X, t = model.check_input(X), model.encode_labels(y)
+    _, grads = loss_and_gradients(model, X, t)
     report = []
     for i, (p, g) in enumerate(zip(model.parameters(), grads)):
-        num = np.zeros_like(p.value)
-        flat, nflat = p.value.reshape(-1), num.reshape(-1)
-        for j in range(flat.size):
-            old = flat[j]
-            flat[j] = old + eps
-            lp = lossf.forward(model.forward(X), t)
-            flat[j] = old - eps
-            lm = lossf.forward(model.forward(X), t)
-            flat[j] = old
-            nflat[j] = (lp - lm) / (2 * eps)
-        report.append({"name": f"{p.name}{i // 2 + 1}", "shape": list(p.value.shape),
+        num = numeric_gradient(lambda: loss_and_gradients(model, X, t)[0], p, eps)
+        report.append({"name": f"{'Wb'[i % 2]}{i // 2 + 1}", "shape": list(p.shape),
                        "max_rel_error": float(relative_error(g, num).max()),
-                       "max_abs_error": float(np.abs(g - num).max()),
-                       "analytic": g, "numeric": num})
+                       "max_abs_error": float(np.abs(g - num).max()), "analytic": g, "numeric": num})
     return report
 
 
 def check_layer(layer, x, eps=1e-5, seed=0):
-    """Check a single layer's backward: L = sum(r * layer.forward(x)) for a fixed random r.
+    """Check one layer's backward (a Linear or an activation) with L = sum(r * layer.forward(x)), r fixed.
 
-    Returns the largest relative error over dx and (for Linear) dW and db.
+    Returns the largest relative error over dx and, for a Linear, dW and db.
     """
-    rng = np.random.default_rng(seed)
-    y = layer.forward(x)
-    r = rng.standard_normal(y.shape)
+    r = np.random.default_rng(seed).standard_normal(layer.forward(x).shape)
 
     def loss():
         return float(np.sum(r * layer.forward(x)))
 
-    layer.forward(x)
-    dx = layer.backward(r.copy())
-    analytic = [dx] + ([layer.dW.copy(), layer.db.copy()] if hasattr(layer, "dW") else [])
-    targets = [x] + ([layer.W, layer.b] if hasattr(layer, "dW") else [])
-    worst = 0.0
-    for a, arr in zip(analytic, targets):
-        num = np.zeros_like(arr)
-        flat, nflat = arr.reshape(-1), num.reshape(-1)
-        for j in range(flat.size):
-            old = flat[j]
-            flat[j] = old + eps
-            lp = loss()
-            flat[j] = old - eps
-            lm = loss()
-            flat[j] = old
-            nflat[j] = (lp - lm) / (2 * eps)
-        worst = max(worst, float(relative_error(a, num).max()))
-    return worst
+    if hasattr(layer, "W"):
+        analytic, targets = layer.backward(x, r), [x, layer.W, layer.b]
+    else:
+        analytic, targets = [layer.backward(r, x, layer.forward(x))], [x]
+    return max(float(relative_error(a, numeric_gradient(loss, arr, eps)).max()) for a, arr in zip(analytic, targets))

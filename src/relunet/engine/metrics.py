@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .losses import LOSSES, TASK_LOSS
+from .losses import LOSSES
 
 
 def confusion_matrix(y_true, y_pred, n_classes):
@@ -12,20 +12,21 @@ def confusion_matrix(y_true, y_pred, n_classes):
     return c
 
 
-def evaluate(model, X, y):
+def evaluate(model, X, y, sample_weight=None):
     """Loss and accuracy (classification) or loss, MSE and R^2 (regression) of `model` on (X, y)."""
-    return evaluate_encoded(model, model.check_input(X, "data"), model.encode_labels(y))
+    return evaluate_encoded(model, model.check_input(X, "data"), model.encode_labels(y), sample_weight)
 
 
-def evaluate_encoded(model, X, t):
-    """As evaluate, for X already checked and targets t already encoded (class indices)."""
+def evaluate_encoded(model, X, t, sample_weight=None):
+    """As evaluate, for X already checked and targets t already encoded (see MLP.encode_labels)."""
     z = model.decision_function(X)
-    loss = LOSSES[TASK_LOSS[model.task]]().forward(z, t)
+    loss = LOSSES[model.loss]().value_and_grad(z, t, sample_weight)[0] if len(t) else float("nan")
     if model.task == "classification":
-        pred = z.argmax(axis=1)
-        return {"loss": loss, "accuracy": float(np.mean(pred == t)) if len(t) else float("nan"),
-                "confusion": confusion_matrix(t, pred, model.n_outputs).tolist(), "n": int(len(t))}
-    r = z - t.reshape(z.shape)
+        pred = z.argmax(axis=1) if z.shape[1] > 1 else (z[:, 0] > 0).astype(int)
+        idx = t if t.ndim == 1 else (t[:, 0] > 0.5).astype(int) if t.shape[1] == 1 else t.argmax(axis=1)
+        return {"loss": loss, "accuracy": float(np.mean(pred == idx)) if len(t) else float("nan"),
+                "confusion": confusion_matrix(idx, pred, len(model.classes)).tolist(), "n": int(len(t))}
+    r = LOSSES[model.loss]().output(z) - t
     mse = float(np.mean(r * r))
     var = float(np.mean((t - t.mean(axis=0)) ** 2))
     return {"loss": loss, "mse": mse, "r2": 1.0 - mse / var if var > 0 else float("nan"), "n": int(len(t))}
