@@ -8,7 +8,7 @@ Trainer(backend="reference").
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from relunet import kernels
@@ -88,6 +88,7 @@ def _run_both(d, dtype):
     return config, ref, got, ref_state, got_state, r, g, X
 
 
+@settings(max_examples=40)
 @given(configs)
 def test_float64_weights_after_200_updates_equal_the_reference(d):
     config, ref, got, ref_state, got_state, r, g, _ = _run_both(d, np.float64)
@@ -101,6 +102,7 @@ def test_float64_weights_after_200_updates_equal_the_reference(d):
     assert got_state.get("t", 0) == ref_state.get("t", 0)
 
 
+@settings(max_examples=15)
 @given(configs)
 def test_float32_weights_follow_the_float64_reference(d):
     config, ref, got, *_ = _run_both(d, np.float32)
@@ -108,6 +110,7 @@ def test_float32_weights_follow_the_float64_reference(d):
     assert _error(got, ref) <= 2e-4
 
 
+@settings(max_examples=15)
 @given(configs)
 def test_forward_equals_the_references_outputs(d):
     config, _, got, *_, X = _run_both(d, np.float64)

@@ -196,6 +196,9 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, ba
                 wsum += sw[order[q]]
         if not fused:
             G[:] = 0.0
+        elif decay_batch and weighted and wsum > 0.0:  # the fused step's decay: wd / batch_len, batch_len = w
+            cs[6] = fp[0] * fp[5] / wsum
+            lr_wd = cs[6]
         batch_loss = 0.0
         for q in range(s0, s1):
             r = order[q]
