@@ -226,7 +226,8 @@ def run_bench(quick=False, cases=None, contenders=None, repeats=None, pause=None
     pause = (0.02 if quick else 0.1) if pause is None else pause
     result = BenchResult({"machine": {}, "cases": []})
     if missing:
-        result.notes.append(f"not installed, left out: {', '.join(missing)}")
+        result.notes.append(f"not installed, left out: {', '.join(missing)} (pip install \"relunet[bench]\" "
+                            f"installs every contender)")
     with _one_thread():
         result.document["machine"] = machine_info(active)
         print(report.machine_line(result.document["machine"]), file=out, flush=True)

@@ -118,6 +118,8 @@ class MLP:
 
     def set_weights(self, weights):
         """Copy [W1, b1, W2, b2, ...] (or [(W1, b1), ...]) into the model; shapes must match."""
+        if not isinstance(weights, (list, tuple)):
+            raise RelunetError(f"weights must be a list [W1, b1, ...] or [(W1, b1), ...], got {weights!r}")
         if weights and all(isinstance(w, tuple) and len(w) == 2 for w in weights):
             weights = [a for pair in weights for a in pair]
         params = self.parameters()

@@ -257,8 +257,10 @@ class Trainer:
                 opt.init_state(params)
                 loss_sum, correct, updates = kernels.train(config, params, opt.state, self.X, self.t, order, b, lr,
                                                            self.w)
-            finite = math.isfinite(loss_sum) and all(np.isfinite(p).all() for p in params)
-        if not finite:  # the loss before an update, or the weights after the last one
+            # The loss is measured before each update; the model after the last one is checked on its batch.
+            finite = math.isfinite(loss_sum) and all(np.isfinite(p).all() for p in params) and \
+                np.isfinite(self.model.forward(self.X[order[-b:]])[0]).all()
+        if not finite:
             for p, s in zip(params, saved):
                 p[...] = s
             opt.state = saved_state

@@ -1,0 +1,335 @@
+"""The Numba-compiled loops behind relunet.kernels (imported only when a kernel is first needed).
+
+Every network, whatever its depth, arrives as ONE flat parameter buffer P = [W1, b1, W2, b2, ...] (each W
+row-major (out, in)), with `sizes` (L + 1 widths), `woff`/`boff` (where each W and b starts) and `uoff`
+(where each layer's units start in the per-token buffers Z, H, D). One compiled signature per dtype then
+serves every depth and width: nothing is recompiled when the network changes.
+
+The maths is the reference's (relunet.engine), token by token:
+
+    z_l = W_l a_l + b_l,  h_l = g(z_l) (hidden layers),  f = softmax(z_L) or z_L (squared error)
+    dz_L = (f - t) * s_n     s_n = 1 / batch_len, or w_n / sum of the batch's w (sample weights; batch_len
+                             is then that sum, and a batch of zero weights gives a zero gradient)
+    dh_{l-1} = W_l^T dz_l  (W before its update),  dz_{l-1} = dh_{l-1} * g'(z_{l-1})   (ReLU'(0) = 0)
+    dW_l += dz_l a_l^T,  db_l += dz_l;  L2: dW += wd W (decay_scaling "batch": wd W / batch_len), never on b
+
+then one optimizer step per batch (SGD; momentum and Nesterov in PyTorch's form; Adam, PyTorch's or
+scikit-learn's placement of eps). With batch size 1 and plain SGD the update is fused into the backward
+pass (no gradient buffer), the lecture's per-sample SGD.
+
+fastmath: only "reassoc", "contract" and "nsz", so that sums may be reordered and fused into FMAs as BLAS
+does (results agree with the reference to rounding); NaN and infinities still propagate, which is how
+the Trainer sees a divergence.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+FASTMATH = {"reassoc", "contract", "nsz"}
+
+RELU, LEAKY_RELU, TANH, SIGMOID, IDENTITY = 0, 1, 2, 3, 4
+CROSS_ENTROPY, MSE = 0, 1
+SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
+EPS_PYTORCH, EPS_SKLEARN = 0, 1
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _activate(kind, slope, z, h):
+    """h = g(z), element-wise."""
+    n = z.shape[0]
+    if kind == RELU:
+        for i in range(n):
+            h[i] = 0.0 if z[i] <= 0.0 else z[i]  # NaN stays NaN
+    elif kind == LEAKY_RELU:
+        for i in range(n):
+            h[i] = z[i] * slope if z[i] <= 0.0 else z[i]
+    elif kind == TANH:
+        for i in range(n):
+            h[i] = math.tanh(z[i])
+    elif kind == SIGMOID:
+        for i in range(n):  # 0.5 (1 + tanh(z / 2)): the logistic function without overflow, as the reference
+            h[i] = 0.5 * (1.0 + math.tanh(0.5 * z[i]))
+    else:
+        for i in range(n):
+            h[i] = z[i]
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _derivative(kind, slope, z, h, d):
+    """d <- d * g'(z), in place (g' read off z or h)."""
+    n = z.shape[0]
+    if kind == RELU:
+        for i in range(n):
+            if not z[i] > 0.0:  # u(z): ReLU'(0) = 0
+                d[i] = 0.0
+    elif kind == LEAKY_RELU:
+        for i in range(n):
+            if not z[i] > 0.0:
+                d[i] *= slope
+    elif kind == TANH:
+        for i in range(n):
+            d[i] *= 1.0 - h[i] * h[i]
+    elif kind == SIGMOID:
+        for i in range(n):
+            d[i] *= h[i] * (1.0 - h[i])
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _forward_token(P, sizes, woff, boff, uoff, acts, slopes, x, Z, H):
+    """z and h of every layer for one token x; the output layer's z is left in Z (no activation)."""
+    L = sizes.shape[0] - 1
+    a = x
+    for l in range(L):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        wo, bo, uo = woff[l], boff[l], uoff[l]
+        for i in range(n_out):
+            s = P[bo + i]
+            r = wo + i * n_in
+            for j in range(n_in):
+                s += P[r + j] * a[j]
+            Z[uo + i] = s
+        if l < L - 1:
+            _activate(acts[l], slopes[l], Z[uo:uo + n_out], H[uo:uo + n_out])
+            a = H[uo:uo + n_out]
+    return a
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _output_delta(loss, z, ti, tv_row, scale, d):
+    """The token's loss, whether it is classified correctly, and d = dL/dz * scale.
+
+    Cross-entropy: L = logsumexp(z) - z_y, dL/dz = softmax(z) - 1[y=k]. Squared error: L = 1/2 |z - t|^2,
+    dL/dz = z - t."""
+    K = z.shape[0]
+    if loss == CROSS_ENTROPY:
+        m = z[0]
+        best = 0
+        for k in range(1, K):
+            if z[k] > m:
+                m = z[k]
+                best = k
+        s = 0.0
+        for k in range(K):
+            e = math.exp(z[k] - m)
+            d[k] = e
+            s += e
+        value = math.log(s) + m - z[ti]
+        inv = 1.0 / s
+        for k in range(K):
+            d[k] = d[k] * inv * scale
+        d[ti] -= scale
+        return value, 1 if best == ti else 0
+    value = 0.0
+    for k in range(K):
+        r = z[k] - tv_row[k]
+        value += r * r
+        d[k] = r * scale
+    return 0.5 * value, 0
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
+    """One optimizer step on P[k0:k1] with gradient G[k0:k1] + wd P (wd = 0 for biases).
+
+    Adam: P -= step * m / (c sqrt(v) + eps), where step and c hold the bias corrections."""
+    if opt == SGD:
+        for k in range(k0, k1):
+            P[k] -= lr * (G[k] + wd * P[k])
+    elif opt == MOMENTUM:
+        for k in range(k0, k1):
+            v = mu * S1[k] + (G[k] + wd * P[k])
+            S1[k] = v
+            P[k] -= lr * v
+    elif opt == NESTEROV:
+        for k in range(k0, k1):
+            g = G[k] + wd * P[k]
+            v = mu * S1[k] + g
+            S1[k] = v
+            P[k] -= lr * (g + mu * v)
+    else:
+        for k in range(k0, k1):
+            g = G[k] + wd * P[k]
+            m = b1 * S1[k] + (1.0 - b1) * g
+            v = b2 * S2[k] + (1.0 - b2) * (g * g)
+            S1[k] = m
+            S2[k] = v
+            P[k] -= step * m / (c * math.sqrt(v) + eps)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip):
+    """Train over the tokens X[order] in consecutive batches of `batch`; returns (loss sum, correct, updates, t).
+
+    fp (float64): lr, momentum, beta1, beta2, eps, weight_decay. ip (int64): loss, optimizer, eps_style,
+    decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights.
+    ti: (N,) class indices (cross-entropy); tv: (N, K) targets (squared error). P, S1, S2 are updated in place.
+    """
+    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    L = sizes.shape[0] - 1
+    units = uoff[L]
+    dt = P.dtype
+    # the settings in the parameters' dtype, so that float32 arithmetic stays float32 (and vectorises)
+    cs = np.empty(8, dt)
+    cs[:6] = fp[:6]
+    lr, mu, b1, b2, eps, wd = cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
+    cs[6] = fp[0] * fp[5]
+    lr_wd = cs[6]
+    Z = np.empty(units, dt)
+    H = np.empty(units, dt)
+    D = np.empty(units, dt)
+    fused = batch == 1 and opt == SGD
+    G = np.zeros(0 if fused else P.shape[0], dt)
+    n_tok = order.shape[0]
+    loss_sum = 0.0
+    correct = 0
+    updates = 0
+    oo = uoff[L - 1]
+    K = sizes[L]
+    for s0 in range(0, n_tok, batch):
+        s1 = min(s0 + batch, n_tok)
+        blen = s1 - s0
+        wsum = 0.0
+        if weighted:
+            for q in range(s0, s1):
+                wsum += sw[order[q]]
+        if not fused:
+            G[:] = 0.0
+        elif decay_batch and weighted and wsum > 0.0:  # the fused step's decay: wd / batch_len, batch_len = w
+            cs[6] = fp[0] * fp[5] / wsum
+            lr_wd = cs[6]
+        batch_loss = 0.0
+        for q in range(s0, s1):
+            r = order[q]
+            x = X[r]
+            _forward_token(P, sizes, woff, boff, uoff, acts, slopes, x, Z, H)
+            if weighted:  # a batch whose weights are all 0 teaches nothing
+                scale = sw[r] / wsum if wsum > 0.0 else 0.0
+            else:
+                scale = 1.0 / blen
+            value, ok = _output_delta(loss, Z[oo:oo + K], ti[r] if loss == CROSS_ENTROPY else 0, tv[r],
+                                      scale, D[oo:oo + K])
+            if weighted:
+                if wsum > 0.0:
+                    batch_loss += value * sw[r]
+            else:
+                batch_loss += value
+            correct += ok
+            for l in range(L - 1, -1, -1):
+                n_in, n_out = sizes[l], sizes[l + 1]
+                wo, bo, uo = woff[l], boff[l], uoff[l]
+                dz = D[uo:uo + n_out]
+                a = x if l == 0 else H[uoff[l - 1]:uoff[l - 1] + n_in]
+                if l > 0:  # dh = W^T dz with W before its update, into the layer below's D
+                    up = uoff[l - 1]
+                    dh = D[up:up + n_in]
+                    dh[:] = 0.0
+                    for i in range(n_out):
+                        di = dz[i]
+                        rw = wo + i * n_in
+                        for j in range(n_in):
+                            dh[j] += P[rw + j] * di
+                if fused:  # W <- W - lr (dz a^T + wd W), b <- b - lr dz
+                    for i in range(n_out):
+                        gi = lr * dz[i]
+                        rw = wo + i * n_in
+                        if wd != 0.0:
+                            for j in range(n_in):
+                                P[rw + j] -= gi * a[j] + lr_wd * P[rw + j]
+                        else:
+                            for j in range(n_in):
+                                P[rw + j] -= gi * a[j]
+                        P[bo + i] -= gi
+                else:
+                    for i in range(n_out):
+                        di = dz[i]
+                        rw = wo + i * n_in
+                        for j in range(n_in):
+                            G[rw + j] += di * a[j]
+                        G[bo + i] += di
+                if l > 0:
+                    up = uoff[l - 1]
+                    _derivative(acts[l - 1], slopes[l - 1], Z[up:up + n_in], H[up:up + n_in], D[up:up + n_in])
+        loss_sum += batch_loss
+        updates += 1
+        if fused:
+            continue
+        t += 1
+        cs[6] = fp[0]
+        cs[7] = 1.0
+        if opt == ADAM:
+            bc1 = 1.0 - fp[2] ** t
+            bc2 = 1.0 - fp[3] ** t
+            if eps_style == EPS_PYTORCH:  # lr m_hat / (sqrt(v_hat) + eps)
+                cs[6] = fp[0] / bc1
+                cs[7] = 1.0 / math.sqrt(bc2)
+            else:  # scikit-learn: lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+                cs[6] = fp[0] * math.sqrt(bc2) / bc1
+        step, c = cs[6], cs[7]
+        bl = wsum if weighted else blen  # the batch's length: its token count, or the sum of its weights
+        if decay_batch and bl > 0.0:
+            cs[6] = fp[5] / bl
+        else:
+            cs[6] = fp[5]
+        wd_eff = cs[6]
+        cs[7] = 0.0
+        zero = cs[7]
+        for l in range(L):
+            wo, bo = woff[l], boff[l]
+            _update(P, G, S1, S2, wo, bo, wd_eff, opt, lr, mu, step, c, eps, b1, b2)
+            _update(P, G, S1, S2, bo, bo + sizes[l + 1], zero, opt, lr, mu, step, c, eps, b1, b2)
+    return loss_sum, correct, updates, t
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def forward(P, sizes, woff, boff, acts, slopes, X, loss, out):
+    """out (N, K) <- softmax(z_L) (cross-entropy) or z_L, row by row.
+
+    Each layer is computed as z = b + sum_j a_j W[:, j] from a transposed copy of W: the inner loop runs
+    along z, contiguous, which the compiler turns into vector instructions."""
+    L = sizes.shape[0] - 1
+    dt = P.dtype
+    WT = np.empty(P.shape[0], dt)  # per layer (in, out), row-major, at woff
+    for l in range(L):
+        n_in, n_out, wo = sizes[l], sizes[l + 1], woff[l]
+        for i in range(n_out):
+            for j in range(n_in):
+                WT[wo + j * n_out + i] = P[wo + i * n_in + j]
+    width = 0
+    for l in range(1, L + 1):
+        width = max(width, sizes[l])
+    za = np.empty(width, dt)
+    zb = np.empty(width, dt)
+    K = sizes[L]
+    for n in range(X.shape[0]):
+        a = X[n]
+        for l in range(L):
+            n_in, n_out, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
+            z = za[:n_out] if l % 2 == 0 else zb[:n_out]
+            for i in range(n_out):
+                z[i] = P[bo + i]
+            for j in range(n_in):
+                aj = a[j]
+                rw = wo + j * n_out
+                for i in range(n_out):
+                    z[i] += aj * WT[rw + i]
+            if l < L - 1:
+                _activate(acts[l], slopes[l], z, z)
+            a = z
+        f = out[n]
+        if loss == CROSS_ENTROPY:
+            m = a[0]
+            for k in range(1, K):
+                m = max(m, a[k])
+            s = 0.0
+            for k in range(K):
+                e = math.exp(a[k] - m)
+                f[k] = e
+                s += e
+            inv = 1.0 / s
+            for k in range(K):
+                f[k] *= inv
+        else:
+            for k in range(K):
+                f[k] = a[k]
