@@ -96,6 +96,7 @@ class ReLUNetBase(BaseEstimator):
             self.model_.box = bounding_box(X)  # for relunet's plots of the input space, kept in model files
             self.model_.training = {k: v for k, v in self.get_params().items()
                                     if isinstance(v, (str, int, float, bool, type(None)))}
+            self.model_.training["hidden_layer_sizes"] = hidden
         elif Y.shape[1] != self._target_columns:
             raise RelunetError(f"y has {Y.shape[1]} outputs but the network was fitted with {self._target_columns}")
         X = X.astype(self.model_.dtype, copy=False)

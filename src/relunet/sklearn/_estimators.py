@@ -290,7 +290,7 @@ class ReLUNetRegressor(RegressorMixin, ReLUNetBase):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
-            raise RelunetError(f"loss='poisson' needs targets y >= 0, got {np.min(y)!r}")
+            raise RelunetError(f"loss='poisson' needs targets y >= 0, got {float(np.min(y))!r}")
         return _dense(X), y.reshape(len(y), -1)
 
     def _weigh_classes(self, sample_weight, Y, incremental):
