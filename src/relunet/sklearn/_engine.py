@@ -6,6 +6,7 @@ cross-entropy, 0/1 or real numbers (N, K) for the other losses.
 """
 
 import numpy as np
+from scipy.special import expit
 
 from ..engine import loss_and_gradients as _loss_and_gradients
 from ..engine.losses import LOSSES
@@ -119,7 +120,12 @@ def decision(est, X):
 
 def output(est, X):
     """f = out_activation(z^(L)): softmax, sigmoid, exp or identity.  X: (N, features) -> (N, outputs)."""
-    return LOSSES[est.model_.loss]().output(decision(est, X))
+    z = decision(est, X)
+    if est.model_.loss == "logistic":
+        # SciPy's expit, as scikit-learn: the engine's 0.5 (1 + tanh(z / 2)) loses the relative precision of
+        # small probabilities (exactly 0 below z = -38)
+        return expit(z)
+    return LOSSES[est.model_.loss]().output(z)
 
 
 def _trainer_targets(model, T):

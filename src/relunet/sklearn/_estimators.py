@@ -281,6 +281,7 @@ class ReLUNetRegressor(RegressorMixin, ReLUNetBase):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags
 
     # ----------------------------------------------------------------- targets, as MLPRegressor
