@@ -130,3 +130,30 @@ def sample_weights(w, n, dtype):
     if not (np.all(np.isfinite(a)) and np.all(a >= 0) and a.sum() > 0 and a.max() <= 1e150):
         raise RelunetError("sample_weight must be finite numbers in [0, 1e150], not all 0")
     return a.astype(dtype)
+
+
+def choice(what, value, choices):
+    """`value` when it is one of the names `choices`, else "unknown <what> <value>; choose one of: ..."."""
+    if isinstance(value, str) and value in choices:
+        return value
+    raise RelunetError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+
+
+def weights(arrays, params, dtype):
+    """[W1, b1, ...] (or [(W1, b1), ...]) as arrays shaped like `params`, finite, in `dtype`."""
+    if not isinstance(arrays, (list, tuple)):
+        raise RelunetError(f"weights must be a list [W1, b1, ...] or [(W1, b1), ...], got {arrays!r}")
+    if arrays and all(isinstance(w, tuple) and len(w) == 2 for w in arrays):
+        arrays = [a for pair in arrays for a in pair]
+    if len(arrays) != len(params):
+        raise RelunetError(f"expected {len(params)} arrays (W1, b1, ...), got {len(arrays)}")
+    out = []
+    for i, (p, w) in enumerate(zip(params, arrays)):
+        name = f"{'Wb'[i % 2]}{i // 2 + 1}"
+        w = numbers(w, dtype, name)
+        if w.shape != p.shape:
+            raise RelunetError(f"{name} must have shape {p.shape}, got {w.shape}")
+        if not np.all(np.isfinite(w)):
+            raise RelunetError(f"{name} contains NaN or infinite values")
+        out.append(w)
+    return out

@@ -9,11 +9,10 @@ from .errors import DivergenceError, RelunetError
 from .init import INITIALIZERS, as_generator
 from .layers import Linear
 from .losses import LOSSES, Logistic, MeanSquaredError, Poisson, SoftmaxCrossEntropy, softmax
-from .metrics import confusion_matrix, evaluate
 from .model import MLP, Tape, loss_and_gradients
 from .optim import OPTIMIZERS, SCHEDULES, SGD, Adam, Momentum, Optimizer, make_optimizer, make_schedule
 from .train import Callback, History, Trainer, choose_backend, fit
 
 __all__ = [name for name in dir() if not name.startswith("_") and name[0].isupper() or name in (
-    "get_activation", "as_generator", "softmax", "confusion_matrix", "evaluate", "loss_and_gradients",
+    "get_activation", "as_generator", "softmax", "loss_and_gradients",
     "make_optimizer", "make_schedule", "choose_backend", "fit")]

@@ -15,7 +15,6 @@ from .errors import RelunetError
 
 class Activation:
     """Base class: an element-wise function g with its derivative g'."""
-
     name = "activation"
     piecewise_linear = False  # True for the ReLU family and identity: the network is then piece-wise linear
 
@@ -29,19 +28,14 @@ class Activation:
 
 class ReLU(Activation):
     """h = max(0, z); g'(z) = u(z): 1 where z > 0, else 0."""
-
     name, piecewise_linear = "relu", True
 
-    def forward(self, z):
-        return np.maximum(z, 0)
-
-    def derivative(self, z, h):
-        return (z > 0).astype(z.dtype)
+    def forward(self, z): return np.maximum(z, 0)
+    def derivative(self, z, h): return (z > 0).astype(z.dtype)
 
 
 class LeakyReLU(Activation):
     """h = z where z > 0, slope * z elsewhere; g'(z) = 1 or slope."""
-
     name, piecewise_linear = "leaky_relu", True
 
     def __init__(self, slope=0.01):
@@ -49,50 +43,34 @@ class LeakyReLU(Activation):
             raise RelunetError(f"leaky ReLU slope must be a number in [0, 1), got {slope!r}")
         self.slope = float(slope)
 
-    def forward(self, z):
-        return np.where(z > 0, z, self.slope * z)
+    def forward(self, z): return np.where(z > 0, z, self.slope * z)
+    def derivative(self, z, h): return np.where(z > 0, 1.0, self.slope).astype(z.dtype)
 
-    def derivative(self, z, h):
-        return np.where(z > 0, 1.0, self.slope).astype(z.dtype)
-
-    def __repr__(self):
-        return f"LeakyReLU(slope={self.slope})"
+    def __repr__(self): return f"LeakyReLU(slope={self.slope})"
 
 
 class Tanh(Activation):
     """h = tanh(z); g'(z) = 1 - h^2."""
-
     name = "tanh"
 
-    def forward(self, z):
-        return np.tanh(z)
-
-    def derivative(self, z, h):
-        return 1.0 - h * h
+    def forward(self, z): return np.tanh(z)
+    def derivative(self, z, h): return 1.0 - h * h
 
 
 class Sigmoid(Activation):
     """h = 1 / (1 + exp(-z)), computed as (1 + tanh(z/2)) / 2 so no exp overflows; g'(z) = h (1 - h)."""
-
     name = "sigmoid"
 
-    def forward(self, z):
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-    def derivative(self, z, h):
-        return h * (1.0 - h)
+    def forward(self, z): return 0.5 * (1.0 + np.tanh(0.5 * z))
+    def derivative(self, z, h): return h * (1.0 - h)
 
 
 class Identity(Activation):
     """h = z; g'(z) = 1 (stacking only these gives a linear model)."""
-
     name, piecewise_linear = "identity", True
 
-    def forward(self, z):
-        return z.copy()
-
-    def derivative(self, z, h):
-        return np.ones_like(z)
+    def forward(self, z): return z.copy()
+    def derivative(self, z, h): return np.ones_like(z)
 
 
 #: The registry of activations by name: the CLI, the playground and model files look names up here only.

@@ -30,9 +30,7 @@ class SoftmaxCrossEntropy(Loss):
     """f = softmax(z); l_n = -log f_{n, y_n} = logsumexp(z_n) - z_{n, y_n}; dl_n/dz_n = f_n - onehot(y_n)."""
 
     name = "cross_entropy"
-
-    def output(self, z):
-        return softmax(z)
+    def output(self, z): return softmax(z)
 
     def per_token(self, z, t):
         m = z.max(axis=1, keepdims=True)
@@ -43,8 +41,7 @@ class SoftmaxCrossEntropy(Loss):
         g[rows, t] -= 1.0
         return np.log(s[:, 0]) + m[:, 0] - z[rows, t], g
 
-    def correct(self, z, t):
-        return int(np.count_nonzero(z.argmax(axis=1) == t))
+    def correct(self, z, t): return int(np.count_nonzero(z.argmax(axis=1) == t))
 
 
 class MeanSquaredError(Loss):
@@ -55,9 +52,7 @@ class MeanSquaredError(Loss):
     """
 
     name = "mse"
-
-    def output(self, z):
-        return z
+    def output(self, z): return z
 
     def per_token(self, z, t):
         r = z - t.reshape(z.shape)
@@ -71,16 +66,13 @@ class Logistic(Loss):
     """
 
     name = "logistic"
-
-    def output(self, z):
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
+    def output(self, z): return 0.5 * (1.0 + np.tanh(0.5 * z))
 
     def per_token(self, z, t):
         t = t.reshape(z.shape)
         return (np.logaddexp(0, z) - t * z).sum(axis=1), self.output(z) - t
 
-    def correct(self, z, t):
-        return int(np.count_nonzero(np.all((z > 0) == (t.reshape(z.shape) > 0.5), axis=1)))
+    def correct(self, z, t): return int(np.count_nonzero(np.all((z > 0) == (t.reshape(z.shape) > 0.5), axis=1)))
 
 
 class Poisson(Loss):
@@ -88,9 +80,7 @@ class Poisson(Loss):
     MLPRegressor(loss="poisson")); dl/dz = f - t."""
 
     name = "poisson"
-
-    def output(self, z):
-        return np.exp(z)
+    def output(self, z): return np.exp(z)
 
     def per_token(self, z, t):
         t, f = t.reshape(z.shape), np.exp(z)

@@ -40,9 +40,7 @@ class MLP:
 
     def __init__(self, sizes, activation="relu", task="classification", classes=None, dtype="float64",
                  seed=0, init="auto", loss=None):
-        sizes = checks.sizes(sizes)
-        if not isinstance(task, str) or task not in TASKS:
-            raise RelunetError(f"unknown task {task!r}; choose classification or regression")
+        sizes, task = checks.sizes(sizes), checks.choice("task", task, TASKS)
         if isinstance(activation, (str, Activation)):
             names = [get_activation(activation)] * (len(sizes) - 2)  # checked even without hidden layers
         elif isinstance(activation, (list, tuple)):
@@ -52,18 +50,14 @@ class MLP:
         if len(names) != len(sizes) - 2:
             raise RelunetError(f"got {len(names)} activations for {len(sizes) - 2} hidden layers")
         self.sizes, self.task, self.dtype = sizes, task, checks.dtype(dtype)
-        self.loss = TASK_LOSS[task] if loss is None else loss
-        if not isinstance(self.loss, str) or self.loss not in TASK_LOSSES[task]:
-            raise RelunetError(f"unknown loss {loss!r} for {task}; choose one of: {', '.join(TASK_LOSSES[task])}")
-        if init not in ("auto", *INITIALIZERS):
-            raise RelunetError(f"unknown initialiser {init!r}; choose one of: auto, {', '.join(INITIALIZERS)}")
+        self.loss = checks.choice(f"loss for {task}", TASK_LOSS[task] if loss is None else loss, TASK_LOSSES[task])
+        self.init = checks.choice("initialiser", init, ("auto", *INITIALIZERS))
         checks.memory(sizes, self.dtype)
         self.activations = [get_activation(a) for a in names]  # each layer its own object
         self.linears = [Linear(i, o, self.dtype) for i, o in zip(sizes[:-1], sizes[1:])]
         self.classes = None
         if task == "classification":  # one logistic output is a binary classifier
             self.classes = checks.classes(classes, 2 if sizes[-1] == 1 and self.loss == "logistic" else sizes[-1])
-        self.init = init
         self.initialize(seed)
         self.box = None        # the training data's bounding box [x0, x1, y0, y1, ...], kept in model files
         self.training = None   # the training options, kept in model files for the record
@@ -84,20 +78,7 @@ class MLP:
 
     def set_weights(self, weights):
         """Copy [W1, b1, W2, b2, ...] (or [(W1, b1), ...]) into the model; shapes must match, values be finite."""
-        if not isinstance(weights, (list, tuple)):
-            raise RelunetError(f"weights must be a list [W1, b1, ...] or [(W1, b1), ...], got {weights!r}")
-        if weights and all(isinstance(w, tuple) and len(w) == 2 for w in weights):
-            weights = [a for pair in weights for a in pair]
-        params = self.parameters()
-        if len(weights) != len(params):
-            raise RelunetError(f"expected {len(params)} arrays (W1, b1, ...), got {len(weights)}")
-        for i, (p, w) in enumerate(zip(params, weights)):
-            name = f"{'Wb'[i % 2]}{i // 2 + 1}"
-            w = checks.numbers(w, self.dtype, name)
-            if w.shape != p.shape:
-                raise RelunetError(f"{name} must have shape {p.shape}, got {w.shape}")
-            if not np.all(np.isfinite(w)):
-                raise RelunetError(f"{name} contains NaN or infinite values")
+        for p, w in zip(self.parameters(), checks.weights(weights, self.parameters(), self.dtype)):
             p[...] = w
 
     def initialize(self, seed=0):
@@ -188,10 +169,11 @@ class MLP:
         return f[:, 0] if self.n_outputs == 1 else f
 
     def score(self, X, y):
-        """Accuracy (classification) or R^2 (regression) on (X, y)."""
-        from .metrics import evaluate
-
-        return evaluate(self, X, y)["accuracy" if self.task == "classification" else "r2"]
+        """Accuracy (classification) or R^2 = 1 - sum (y - f)^2 / sum (y - mean y)^2 (regression) on (X, y)."""
+        if self.task == "classification":
+            return float(np.mean(self.predict(X) == self.classes[checks.class_indices(y, self.classes, "labels")]))
+        t = self.encode_labels(y)
+        return float(1 - ((t - self.predict(X).reshape(t.shape)) ** 2).sum() / ((t - t.mean(axis=0)) ** 2).sum())
 
     def encode_labels(self, y, where="labels"):
         """Labels -> the loss's targets: class indices (N,) for cross-entropy, numbers (N, K) for the others."""

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..checks import number
+from ..checks import choice, number
 from .errors import RelunetError
 
 
@@ -20,10 +20,8 @@ class Optimizer:
     """Base class: weight decay and the state. Parameters come as [W1, b1, W2, b2, ...]."""
 
     def __init__(self, weight_decay=0.0, decay_scaling="constant"):
-        self.weight_decay = number("weight decay", weight_decay)
-        if decay_scaling not in ("constant", "batch"):
-            raise RelunetError(f"decay_scaling must be 'constant' or 'batch', got {decay_scaling!r}")
-        self.decay_scaling, self.state = decay_scaling, {}
+        self.weight_decay, self.state = number("weight decay", weight_decay), {}
+        self.decay_scaling = choice("decay_scaling", decay_scaling, ("constant", "batch"))
 
     def decayed(self, params, grads, batch_len=1):
         """The gradients with L2 weight decay: dW + weight_decay * W for weights (even positions), db as is."""
@@ -86,9 +84,8 @@ class Adam(Optimizer):
         super().__init__(weight_decay, decay_scaling)
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2 and all(0 <= number("beta", b) < 1 for b in betas)):
             raise RelunetError(f"Adam betas must be two numbers in [0, 1), got {betas!r}")
-        if eps_style not in ("pytorch", "sklearn"):
-            raise RelunetError(f"eps_style must be 'pytorch' or 'sklearn', got {eps_style!r}")
-        self.betas, self.eps, self.eps_style = tuple(map(float, betas)), number("eps", eps, True), eps_style
+        self.betas, self.eps = tuple(map(float, betas)), number("eps", eps, True)
+        self.eps_style = choice("eps_style", eps_style, ("pytorch", "sklearn"))
 
     def init_state(self, params):
         if "m" not in self.state:
@@ -115,9 +112,7 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Momentum, "adam": Ad
 
 def make_optimizer(name, momentum=0.9, weight_decay=0.0, decay_scaling="constant"):
     """An optimizer by registry name; `momentum` applies to "momentum" and "nesterov" only."""
-    if not isinstance(name, str) or name not in OPTIMIZERS:
-        raise RelunetError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    if name in ("momentum", "nesterov"):
+    if choice("optimizer", name, OPTIMIZERS) in ("momentum", "nesterov"):
         return Momentum(momentum, name == "nesterov", weight_decay, decay_scaling)
     return OPTIMIZERS[name](weight_decay=weight_decay, decay_scaling=decay_scaling)
 
@@ -142,6 +137,4 @@ def make_schedule(name, **settings):
     """A schedule by name (with its settings, e.g. power=0.25), or `name` itself if it is a callable."""
     if callable(name):
         return name
-    if not isinstance(name, str) or name not in SCHEDULES:
-        raise RelunetError(f"unknown learning-rate schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
-    return functools.partial(SCHEDULES[name], **{k: number(k, v, k != "power") for k, v in settings.items()})
+    return functools.partial(SCHEDULES[choice("learning-rate schedule", name, SCHEDULES)], **{k: number(k, v, k != "power") for k, v in settings.items()})

@@ -22,9 +22,8 @@ from .activations import ACTIVATIONS
 from .errors import DivergenceError, RelunetError
 from .init import as_generator
 from .losses import LOSSES
-from .metrics import evaluate_encoded
 from .model import MLP
-from ..checks import count, number, sample_weights
+from ..checks import choice, count, number, sample_weights
 from .optim import SGD, Adam, Momentum, Optimizer, make_optimizer, make_schedule
 
 
@@ -137,9 +136,8 @@ class Trainer:
         self.batch_size = batch_size
         if not (shuffle is True or shuffle is False or shuffle == "replacement"):
             raise RelunetError(f"shuffle must be True, False or 'replacement', got {shuffle!r}")
-        if backend not in ("auto", "reference", "kernel"):
-            raise RelunetError(f"backend must be 'auto', 'reference' or 'kernel', got {backend!r}")
-        self.shuffle, self.backend, self.lr, self.schedule = shuffle, backend, lr, make_schedule(schedule)
+        self.backend = choice("backend", backend, ("auto", "reference", "kernel"))
+        self.shuffle, self.lr, self.schedule = shuffle, lr, make_schedule(schedule)
         self.set_optimizer(optimizer, momentum=momentum, weight_decay=weight_decay, decay_scaling=decay_scaling)
         if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__") or \
                 not all(isinstance(c, Callback) or callable(c) for c in callbacks):
@@ -264,8 +262,9 @@ class Trainer:
         if self.model.task == "classification":
             record["accuracy"] = correct / seen
         if self.Xv is not None:
-            ev = evaluate_encoded(self.model, self.Xv, self.tv)
-            record["val_loss"], record["val_accuracy"] = ev["loss"], ev.get("accuracy")
+            z = self.model.forward(self.Xv)[0]
+            record["val_loss"] = self.loss.value_and_grad(z, self.tv)[0]
+            record["val_accuracy"] = self.loss.correct(z, self.tv) / len(z) if "accuracy" in record else None
         self._order = None
         self.history.append(record)
         return record

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .losses import LOSSES
+from .engine.losses import LOSSES
 
 
 def confusion_matrix(y_true, y_pred, n_classes):
