@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 import relunet
-from relunet.engine.gradcheck import check_model
+from relunet.gradcheck import check_model
 from relunet.io import from_bytes, to_bytes
 from relunet.playground import frames, protocol as P, views
 from relunet.playground.server import create_app, origin_allowed

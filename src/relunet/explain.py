@@ -15,7 +15,7 @@ forward and backward, and the weight gradients are checked against central diffe
 import numpy as np
 
 from .engine.errors import RelunetError
-from .engine.gradcheck import check_model
+from .gradcheck import check_model
 from .engine.losses import LOSSES
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from relunet.engine import ACTIVATIONS, LOSSES, MLP, Linear, get_activation, loss_and_gradients
-from relunet.engine.gradcheck import check_layer, check_model, relative_error
+from relunet.gradcheck import check_layer, check_model, relative_error
 from relunet.engine.losses import MeanSquaredError, SoftmaxCrossEntropy
 
 TOL = 1e-6

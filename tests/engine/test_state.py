@@ -132,7 +132,7 @@ def _bad_calls():
         (lambda: fit(m, X, y, callbacks=[3]), "3"),
         (lambda: fit(m, X, y, shuffle="x"), "'x'"),
         (lambda: fit(m, X, y, backend="gpu"), "'gpu'"),
-        (lambda: fit(m, X, y, sample_weight=[1, 2]), "shape"),
+        (lambda: fit(m, X, y, sample_weight=[1, 2]), "[1, 2]"),
         (lambda: fit(m, X, y, sample_weight="abcd"), "'abcd'"),
         (lambda: fit(m, X, y, validation="x"), "'x'"),
         (lambda: fit(m, X, y, validation_data=3), "validation_data"),

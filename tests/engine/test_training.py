@@ -8,7 +8,7 @@ import pytest
 import relunet
 from relunet.engine import LOSSES, MLP, SGD, Adam, DivergenceError, Momentum, RelunetError, Trainer, fit
 from relunet.engine.losses import SoftmaxCrossEntropy
-from relunet.engine.optim import InverseScaling, Step
+from relunet.engine.optim import make_schedule
 
 
 # ----------------------------------------------------------------------------- learning (the lecture's claims)
@@ -261,8 +261,8 @@ def test_adam_sklearn_eps_style_equals_scikit_learns_adam():
 
 
 def test_learning_rate_schedules():
-    assert InverseScaling(0.5)(0.1, 3) == pytest.approx(0.05)
-    assert Step(step_size=10, gamma=0.5)(0.1, 25) == pytest.approx(0.025)
+    assert make_schedule("invscaling", power=0.5)(0.1, 3) == pytest.approx(0.05)
+    assert make_schedule("step", step_size=10, gamma=0.5)(0.1, 25) == pytest.approx(0.025)
     X, y = relunet.make_dataset("xor", n=20, seed=0)
     h = fit(MLP([2, 4, 2]), X, y, epochs=4, lr=0.2, schedule="invscaling")
     assert h.lr == pytest.approx([0.2 / math.sqrt(e) for e in range(1, 5)])

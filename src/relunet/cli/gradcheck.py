@@ -4,7 +4,7 @@ import numpy as np
 
 from ..engine.activations import ACTIVATIONS
 from ..engine.errors import RelunetError
-from ..engine.gradcheck import check_model
+from ..gradcheck import check_model
 from ..engine.model import MLP
 from ._common import int_list
 

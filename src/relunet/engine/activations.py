@@ -1,9 +1,9 @@
 """Hidden-unit activations h = g(z) and their derivatives g'(z), in one registry.
 
 The lecture's unit is the ReLU, h = max(0, z), whose derivative is the unit step u(z). Conventions:
-ReLU'(0) = 0 (u(0) = 0) and leaky ReLU'(0) = slope. An activation keeps no state: ``forward(z)`` returns h
-and ``backward(dh, z, h)`` returns dL/dz = dL/dh * g'(z) from the z and h its caller kept (the model's
-tape), so one object can serve any number of layers. Shapes: any, usually (N, units).
+ReLU'(0) = 0 (u(0) = 0) and leaky ReLU'(0) = slope. Activations keep no state: ``forward(z)`` returns h and
+``backward(dh, z, h)`` returns dL/dz = dL/dh * g'(z) from the z and h kept on the caller's tape, so one
+object can serve any number of layers. Shapes: any, usually (N, units).
 """
 
 import copy
@@ -15,19 +15,8 @@ from .errors import RelunetError
 
 class Activation:
     """Base class: an element-wise function g with its derivative g'."""
-
     name = "activation"
-    #: True when g is piece-wise linear (ReLU family, identity): the network is then a PWL function.
-    piecewise_linear = False
-
-    def __call__(self, z):
-        return self.forward(z)
-
-    def forward(self, z):
-        raise NotImplementedError
-
-    def derivative(self, z, h):
-        raise NotImplementedError
+    piecewise_linear = False  # True for the ReLU family and identity: the network is then piece-wise linear
 
     def backward(self, dh, z, h):
         """dL/dz = dL/dh * g'(z): the chain rule, element by element."""
@@ -39,77 +28,49 @@ class Activation:
 
 class ReLU(Activation):
     """h = max(0, z); g'(z) = u(z): 1 where z > 0, else 0."""
+    name, piecewise_linear = "relu", True
 
-    name = "relu"
-    piecewise_linear = True
-
-    def forward(self, z):
-        return np.maximum(z, 0)
-
-    def derivative(self, z, h):
-        return (z > 0).astype(z.dtype)
+    def forward(self, z): return np.maximum(z, 0)
+    def derivative(self, z, h): return (z > 0).astype(z.dtype)
 
 
 class LeakyReLU(Activation):
     """h = z where z > 0, slope * z elsewhere; g'(z) = 1 or slope."""
-
-    name = "leaky_relu"
-    piecewise_linear = True
+    name, piecewise_linear = "leaky_relu", True
 
     def __init__(self, slope=0.01):
-        try:
-            ok = 0.0 <= float(slope) < 1.0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok or isinstance(slope, bool):
+        if isinstance(slope, (bool, str)) or not isinstance(slope, (int, float, np.number)) or not 0 <= slope < 1:
             raise RelunetError(f"leaky ReLU slope must be a number in [0, 1), got {slope!r}")
         self.slope = float(slope)
 
-    def forward(self, z):
-        return np.where(z > 0, z, self.slope * z)
+    def forward(self, z): return np.where(z > 0, z, self.slope * z)
+    def derivative(self, z, h): return np.where(z > 0, 1.0, self.slope).astype(z.dtype)
 
-    def derivative(self, z, h):
-        return np.where(z > 0, 1.0, self.slope).astype(z.dtype)
-
-    def __repr__(self):
-        return f"LeakyReLU(slope={self.slope})"
+    def __repr__(self): return f"LeakyReLU(slope={self.slope})"
 
 
 class Tanh(Activation):
     """h = tanh(z); g'(z) = 1 - h^2."""
-
     name = "tanh"
 
-    def forward(self, z):
-        return np.tanh(z)
-
-    def derivative(self, z, h):
-        return 1.0 - h * h
+    def forward(self, z): return np.tanh(z)
+    def derivative(self, z, h): return 1.0 - h * h
 
 
 class Sigmoid(Activation):
-    """h = 1 / (1 + exp(-z)); g'(z) = h (1 - h)."""
-
+    """h = 1 / (1 + exp(-z)), computed as (1 + tanh(z/2)) / 2 so no exp overflows; g'(z) = h (1 - h)."""
     name = "sigmoid"
 
-    def forward(self, z):
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow for large |z|
-
-    def derivative(self, z, h):
-        return h * (1.0 - h)
+    def forward(self, z): return 0.5 * (1.0 + np.tanh(0.5 * z))
+    def derivative(self, z, h): return h * (1.0 - h)
 
 
 class Identity(Activation):
     """h = z; g'(z) = 1 (stacking only these gives a linear model)."""
+    name, piecewise_linear = "identity", True
 
-    name = "identity"
-    piecewise_linear = True
-
-    def forward(self, z):
-        return z.copy()
-
-    def derivative(self, z, h):
-        return np.ones_like(z)
+    def forward(self, z): return z.copy()
+    def derivative(self, z, h): return np.ones_like(z)
 
 
 #: The registry of activations by name: the CLI, the playground and model files look names up here only.
@@ -117,10 +78,9 @@ ACTIVATIONS = {cls.name: cls for cls in (ReLU, LeakyReLU, Tanh, Sigmoid, Identit
 
 
 def get_activation(name):
-    """An activation for `name` (one of ACTIVATIONS) or a copy of an Activation object."""
+    """An activation for `name` (one of ACTIVATIONS), or a copy of an Activation object (one per layer)."""
     if isinstance(name, Activation):
         return copy.copy(name)
     if isinstance(name, str) and name in ACTIVATIONS:
         return ACTIVATIONS[name]()
     raise RelunetError(f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
-

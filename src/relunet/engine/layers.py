@@ -2,7 +2,7 @@
 
 Shapes (batch first): x (N, in_features), W (out_features, in_features) as in PyTorch, b (out_features,),
 z (N, out_features). W and b are plain arrays. ``backward`` returns the gradients and never changes W or b:
-applying gradients is the optimizer's job, so a gradient can be inspected, checked and fed to any optimizer.
+applying them is the optimizer's job, so a gradient can be inspected, checked and fed to any optimizer.
 """
 
 import numpy as np
@@ -15,20 +15,15 @@ class Linear:
         self.W = np.zeros((out_features, in_features), dtype=dtype)
         self.b = np.zeros(out_features, dtype=dtype)
 
-    @property
-    def in_features(self):
-        return self.W.shape[1]
-
-    @property
-    def out_features(self):
-        return self.W.shape[0]
+    in_features = property(lambda self: self.W.shape[1])
+    out_features = property(lambda self: self.W.shape[0])
 
     def forward(self, x):
         """z = x W^T + b.  x: (N, in) -> z: (N, out)."""
         return x @ self.W.T + self.b
 
     def backward(self, x, dz):
-        """(dx, dW, db) = (dz W, dz^T x, sum_n dz_n) for the x this layer was given.  dz: (N, out)."""
+        """(dx, dW, db) = (dz W, dz^T x, sum_n dz_n) for the input x of the forward pass.  dz: (N, out)."""
         return dz @ self.W, dz.T @ x, dz.sum(axis=0)
 
     def __repr__(self):

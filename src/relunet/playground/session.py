@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import DATASETS, bounding_box, make_dataset, read_csv
 from ..engine.errors import DivergenceError, RelunetError
-from ..engine.metrics import evaluate_encoded
+from ..metrics import evaluate_encoded
 from ..engine.model import MLP
 from ..engine.optim import make_schedule
 from ..engine.train import Trainer

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .losses import LOSSES
+from .engine.losses import LOSSES
 
 
 def confusion_matrix(y_true, y_pred, n_classes):
@@ -19,14 +19,12 @@ def evaluate(model, X, y, sample_weight=None):
 
 def evaluate_encoded(model, X, t, sample_weight=None):
     """As evaluate, for X already checked and targets t already encoded (see MLP.encode_labels)."""
-    z = model.decision_function(X)
-    loss = LOSSES[model.loss]().value_and_grad(z, t, sample_weight)[0] if len(t) else float("nan")
+    z, loss = model.decision_function(X), LOSSES[model.loss]()
+    out = {"loss": loss.value_and_grad(z, t, sample_weight)[0] if len(t) else float("nan"), "n": int(len(t))}
     if model.task == "classification":
         pred = z.argmax(axis=1) if z.shape[1] > 1 else (z[:, 0] > 0).astype(int)
-        idx = t if t.ndim == 1 else (t[:, 0] > 0.5).astype(int) if t.shape[1] == 1 else t.argmax(axis=1)
-        return {"loss": loss, "accuracy": float(np.mean(pred == idx)) if len(t) else float("nan"),
-                "confusion": confusion_matrix(idx, pred, len(model.classes)).tolist(), "n": int(len(t))}
-    r = LOSSES[model.loss]().output(z) - t
-    mse = float(np.mean(r * r))
-    var = float(np.mean((t - t.mean(axis=0)) ** 2))
-    return {"loss": loss, "mse": mse, "r2": 1.0 - mse / var if var > 0 else float("nan"), "n": int(len(t))}
+        idx = t if t.ndim == 1 else t.argmax(axis=1) if t.shape[1] > 1 else (t[:, 0] > 0.5).astype(int)
+        return dict(out, accuracy=float(np.mean(pred == idx)) if len(t) else float("nan"),
+                    confusion=confusion_matrix(idx, pred, len(model.classes)).tolist())
+    mse, var = float(np.mean((loss.output(z) - t) ** 2)), float(np.mean((t - t.mean(axis=0)) ** 2))
+    return dict(out, mse=mse, r2=1.0 - mse / var if var > 0 else float("nan"))
