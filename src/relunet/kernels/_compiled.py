@@ -333,3 +333,172 @@ def forward(P, sizes, woff, boff, acts, slopes, X, loss, out):
         else:
             for k in range(K):
                 f[k] = a[k]
+
+
+# ----------------------------------------------------------------------------- mini-batches as matrices
+# The three products of a batch, written twice: loops (always available) and BLAS through np.dot (which
+# Numba routes to SciPy's BLAS, so only when SciPy is installed). train_batched takes one set as arguments
+# and is compiled once per set.
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nt_loops(A, W, Z):
+    """Z (n, out) = A (n, in) W^T, W (out, in)."""
+    for r in range(A.shape[0]):
+        for i in range(W.shape[0]):
+            s = Z.dtype.type(0.0)
+            for j in range(W.shape[1]):
+                s += A[r, j] * W[i, j]
+            Z[r, i] = s
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_tn_loops(D, A, G):
+    """G (out, in) = D^T A, D (n, out), A (n, in)."""
+    G[:, :] = 0.0
+    for r in range(D.shape[0]):
+        for i in range(D.shape[1]):
+            d = D[r, i]
+            for j in range(A.shape[1]):
+                G[i, j] += d * A[r, j]
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nn_loops(D, W, E):
+    """E (n, in) = D (n, out) W (out, in)."""
+    E[:, :] = 0.0
+    for r in range(D.shape[0]):
+        for i in range(D.shape[1]):
+            d = D[r, i]
+            for j in range(W.shape[1]):
+                E[r, j] += d * W[i, j]
+
+
+@njit(cache=True, error_model="numpy")
+def mm_nt_blas(A, W, Z):
+    np.dot(A, W.T, Z)
+
+
+@njit(cache=True, error_model="numpy")
+def mm_tn_blas(D, A, G):
+    np.dot(D.T, A, G)
+
+
+@njit(cache=True, error_model="numpy")
+def mm_nn_blas(D, W, E):
+    np.dot(D, W, E)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def train_batched(mm_nt, mm_tn, mm_nn, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch,
+                  sw, fp, ip):
+    """train() for batches of more than one token: each batch's forward and backward pass as matrix
+    products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result."""
+    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    L = sizes.shape[0] - 1
+    dt = P.dtype
+    cs = np.empty(8, dt)
+    cs[:6] = fp[:6]
+    lr, mu, b1, b2, eps, wd = cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
+    units = uoff[L]
+    B = min(batch, max(order.shape[0], 1))
+    n_in0 = sizes[0]
+    Xb = np.empty(B * n_in0, dt)
+    Zb = np.empty(B * units, dt)
+    Hb = np.empty(B * units, dt)
+    Db = np.empty(B * units, dt)
+    G = np.zeros(P.shape[0], dt)
+    K = sizes[L]
+    n_tok = order.shape[0]
+    loss_sum = 0.0
+    correct = 0
+    updates = 0
+    for s0 in range(0, n_tok, batch):
+        s1 = min(s0 + batch, n_tok)
+        n = s1 - s0
+        wsum = 0.0
+        if weighted:
+            for q in range(s0, s1):
+                wsum += sw[order[q]]
+        A0 = Xb[:n * n_in0].reshape(n, n_in0)
+        for q in range(n):  # gather the batch (contiguous rows for the products)
+            A0[q, :] = X[order[s0 + q]]
+        A = A0
+        for l in range(L):
+            n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            W = P[wo:wo + n_o * n_i].reshape(n_o, n_i)
+            Z = Zb[n * uo:n * (uo + n_o)].reshape(n, n_o)
+            mm_nt(A, W, Z)
+            for r in range(n):
+                for i in range(n_o):
+                    Z[r, i] += P[bo + i]
+            if l < L - 1:
+                H = Hb[n * uo:n * (uo + n_o)].reshape(n, n_o)
+                for r in range(n):
+                    _activate(acts[l], slopes[l], Z[r], H[r])
+                A = H
+        uo = uoff[L - 1]
+        Z = Zb[n * uo:n * (uo + K)].reshape(n, K)
+        D = Db[n * uo:n * (uo + K)].reshape(n, K)
+        batch_loss = 0.0
+        for r in range(n):
+            tok = order[s0 + r]
+            if weighted:
+                scale = sw[tok] / wsum if wsum > 0.0 else 0.0
+            else:
+                scale = 1.0 / n
+            value, ok = _output_delta(loss, Z[r], ti[tok] if loss == CROSS_ENTROPY else 0, tv[tok], scale, D[r])
+            if weighted:
+                if wsum > 0.0:
+                    batch_loss += value * sw[tok]
+            else:
+                batch_loss += value
+            correct += ok
+        loss_sum += batch_loss
+        for l in range(L - 1, -1, -1):
+            n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            D = Db[n * uo:n * (uo + n_o)].reshape(n, n_o)
+            if l > 0:
+                up = uoff[l - 1]
+                A = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
+            else:
+                A = A0
+            mm_tn(D, A, G[wo:wo + n_o * n_i].reshape(n_o, n_i))
+            for i in range(n_o):
+                G[bo + i] = 0.0
+            for r in range(n):
+                for i in range(n_o):
+                    G[bo + i] += D[r, i]
+            if l > 0:  # dH = dZ W (W before its update), then dZ of the layer below = dH * g'(z)
+                up = uoff[l - 1]
+                E = Db[n * up:n * (up + n_i)].reshape(n, n_i)
+                mm_nn(D, P[wo:wo + n_o * n_i].reshape(n_o, n_i), E)
+                Zl = Zb[n * up:n * (up + n_i)].reshape(n, n_i)
+                Hl = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
+                for r in range(n):
+                    _derivative(acts[l - 1], slopes[l - 1], Zl[r], Hl[r], E[r])
+        updates += 1
+        t += 1
+        cs[6] = fp[0]
+        cs[7] = 1.0
+        if opt == ADAM:
+            bc1 = 1.0 - fp[2] ** t
+            bc2 = 1.0 - fp[3] ** t
+            if eps_style == EPS_PYTORCH:
+                cs[6] = fp[0] / bc1
+                cs[7] = 1.0 / math.sqrt(bc2)
+            else:
+                cs[6] = fp[0] * math.sqrt(bc2) / bc1
+        step, c = cs[6], cs[7]
+        bl = wsum if weighted else n
+        if decay_batch and bl > 0.0:
+            cs[6] = fp[5] / bl
+        else:
+            cs[6] = fp[5]
+        wd_eff = cs[6]
+        cs[7] = 0.0
+        zero = cs[7]
+        for l in range(L):
+            wo, bo = woff[l], boff[l]
+            _update(P, G, S1, S2, wo, bo, wd_eff, opt, lr, mu, step, c, eps, b1, b2)
+            _update(P, G, S1, S2, bo, bo + sizes[l + 1], zero, opt, lr, mu, step, c, eps, b1, b2)
+    return loss_sum, correct, updates, t
