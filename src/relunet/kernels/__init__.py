@@ -88,15 +88,13 @@ def _kernels():
     return _module
 
 
-def _products(k):
-    """The mini-batch kernel's matrix products: BLAS through SciPy when it is installed (Numba's np.dot
-    needs it), else compiled loops. RELUNET_KERNEL_BLAS=0 forces the loops."""
+def _use_blas():
+    """Whether the mini-batch kernel's matrix products go through BLAS: when SciPy is installed (Numba's
+    np.dot needs it), else compiled loops. RELUNET_KERNEL_BLAS=0 forces the loops."""
     global _blas
     if _blas is None:
         _blas = os.environ.get("RELUNET_KERNEL_BLAS", "1") != "0" and importlib.util.find_spec("scipy") is not None
-    if _blas:
-        return k.mm_nt_blas, k.mm_tn_blas, k.mm_nn_blas
-    return k.mm_nt_loops, k.mm_tn_loops, k.mm_nn_loops
+    return _blas
 
 
 def _blas_threads(sizes, batch_size):
@@ -210,9 +208,9 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
     if batch_size == 1:
         loss_sum, correct, updates, t = k.train(*args)
     else:
-        products = _products(k)
+        use_blas = _use_blas()
         with _blas_threads(layout.sizes, batch_size):
-            loss_sum, correct, updates, t = k.train_batched(*products, *args)
+            loss_sum, correct, updates, t = k.train_batched(use_blas, *args)
     layout.unpack(P, params)
     for flat, arrays in zip((S1, S2), lists):
         layout.unpack(flat, arrays)

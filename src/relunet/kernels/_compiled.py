@@ -22,10 +22,13 @@ does (results agree with the reference to rounding); NaN and infinities still pr
 the Trainer sees a divergence.
 """
 
+import importlib.util
 import math
 
 import numpy as np
 from numba import njit
+
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
 
 FASTMATH = {"reassoc", "contract", "nsz"}
 
@@ -337,8 +340,8 @@ def forward(P, sizes, woff, boff, acts, slopes, X, loss, out):
 
 # ----------------------------------------------------------------------------- mini-batches as matrices
 # The three products of a batch, written twice: loops (always available) and BLAS through np.dot (which
-# Numba routes to SciPy's BLAS, so only when SciPy is installed). train_batched takes one set as arguments
-# and is compiled once per set.
+# Numba routes to SciPy's BLAS, so only when SciPy is installed). A run-time flag picks one: one compiled
+# (and cached) train_batched serves both, and a cache made with SciPy still runs after SciPy is removed.
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def mm_nt_loops(A, W, Z):
@@ -373,26 +376,51 @@ def mm_nn_loops(D, W, E):
                 E[r, j] += d * W[i, j]
 
 
-@njit(cache=True, error_model="numpy")
-def mm_nt_blas(A, W, Z):
-    np.dot(A, W.T, Z)
+if HAVE_SCIPY:
+    @njit(cache=True, error_model="numpy")
+    def mm_nt_blas(A, W, Z):
+        np.dot(A, W.T, Z)
 
+    @njit(cache=True, error_model="numpy")
+    def mm_tn_blas(D, A, G):
+        np.dot(D.T, A, G)
 
-@njit(cache=True, error_model="numpy")
-def mm_tn_blas(D, A, G):
-    np.dot(D.T, A, G)
-
-
-@njit(cache=True, error_model="numpy")
-def mm_nn_blas(D, W, E):
-    np.dot(D, W, E)
+    @njit(cache=True, error_model="numpy")
+    def mm_nn_blas(D, W, E):
+        np.dot(D, W, E)
+else:  # np.dot cannot even be compiled without SciPy; use_blas is then always False
+    mm_nt_blas, mm_tn_blas, mm_nn_blas = mm_nt_loops, mm_tn_loops, mm_nn_loops
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def train_batched(mm_nt, mm_tn, mm_nn, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch,
-                  sw, fp, ip):
+def mm_nt(use_blas, A, W, Z):
+    if use_blas:
+        mm_nt_blas(A, W, Z)
+    else:
+        mm_nt_loops(A, W, Z)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_tn(use_blas, D, A, G):
+    if use_blas:
+        mm_tn_blas(D, A, G)
+    else:
+        mm_tn_loops(D, A, G)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nn(use_blas, D, W, E):
+    if use_blas:
+        mm_nn_blas(D, W, E)
+    else:
+        mm_nn_loops(D, W, E)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip):
     """train() for batches of more than one token: each batch's forward and backward pass as matrix
-    products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result."""
+    products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result;
+    use_blas picks BLAS (only when SciPy is installed) or the compiled loops for the products."""
     loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
     L = sizes.shape[0] - 1
     dt = P.dtype
@@ -427,7 +455,7 @@ def train_batched(mm_nt, mm_tn, mm_nn, P, S1, S2, sizes, woff, boff, uoff, acts,
             n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
             W = P[wo:wo + n_o * n_i].reshape(n_o, n_i)
             Z = Zb[n * uo:n * (uo + n_o)].reshape(n, n_o)
-            mm_nt(A, W, Z)
+            mm_nt(use_blas, A, W, Z)
             for r in range(n):
                 for i in range(n_o):
                     Z[r, i] += P[bo + i]
@@ -462,7 +490,7 @@ def train_batched(mm_nt, mm_tn, mm_nn, P, S1, S2, sizes, woff, boff, uoff, acts,
                 A = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
             else:
                 A = A0
-            mm_tn(D, A, G[wo:wo + n_o * n_i].reshape(n_o, n_i))
+            mm_tn(use_blas, D, A, G[wo:wo + n_o * n_i].reshape(n_o, n_i))
             for i in range(n_o):
                 G[bo + i] = 0.0
             for r in range(n):
@@ -471,7 +499,7 @@ def train_batched(mm_nt, mm_tn, mm_nn, P, S1, S2, sizes, woff, boff, uoff, acts,
             if l > 0:  # dH = dZ W (W before its update), then dZ of the layer below = dH * g'(z)
                 up = uoff[l - 1]
                 E = Db[n * up:n * (up + n_i)].reshape(n, n_i)
-                mm_nn(D, P[wo:wo + n_o * n_i].reshape(n_o, n_i), E)
+                mm_nn(use_blas, D, P[wo:wo + n_o * n_i].reshape(n_o, n_i), E)
                 Zl = Zb[n * up:n * (up + n_i)].reshape(n, n_i)
                 Hl = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
                 for r in range(n):
