@@ -227,6 +227,8 @@ def forward(config, params, X):
     layout = _Layout(config, params)
     X = np.ascontiguousarray(X, dtype=layout.dtype)
     out = np.empty((len(X), int(layout.sizes[-1])), layout.dtype)
-    k.forward(layout.pack(params), layout.sizes, layout.woff, layout.boff, layout.acts, layout.slopes, X,
-              LOSSES[config.loss], out)
+    use_blas = _use_blas()
+    with _blas_threads(layout.sizes, 1):  # products of one block of rows: small, one thread
+        k.forward(use_blas, layout.pack(params), layout.sizes, layout.woff, layout.boff, layout.acts,
+                  layout.slopes, X, LOSSES[config.loss], out)
     return out

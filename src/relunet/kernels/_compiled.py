@@ -36,6 +36,8 @@ RELU, LEAKY_RELU, TANH, SIGMOID, IDENTITY = 0, 1, 2, 3, 4
 CROSS_ENTROPY, MSE = 0, 1
 SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
 EPS_PYTORCH, EPS_SKLEARN = 0, 1
+#: rows per block of the forward kernel: a block of hidden activations stays in cache
+ROWS = 512
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -286,56 +288,52 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, ba
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def forward(P, sizes, woff, boff, acts, slopes, X, loss, out):
-    """out (N, K) <- softmax(z_L) (cross-entropy) or z_L, row by row.
+def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
+    """out (N, K) <- softmax(z_L) (cross-entropy) or z_L.
 
-    Each layer is computed as z = b + sum_j a_j W[:, j] from a transposed copy of W: the inner loop runs
-    along z, contiguous, which the compiler turns into vector instructions."""
+    Rows go through in blocks of ROWS, layer by layer (z = A W^T as one product, then bias and activation
+    in place while the block is in cache); use_blas as in train_batched."""
     L = sizes.shape[0] - 1
     dt = P.dtype
-    WT = np.empty(P.shape[0], dt)  # per layer (in, out), row-major, at woff
-    for l in range(L):
-        n_in, n_out, wo = sizes[l], sizes[l + 1], woff[l]
-        for i in range(n_out):
-            for j in range(n_in):
-                WT[wo + j * n_out + i] = P[wo + i * n_in + j]
+    N = X.shape[0]
     width = 0
     for l in range(1, L + 1):
         width = max(width, sizes[l])
-    za = np.empty(width, dt)
-    zb = np.empty(width, dt)
+    rows = min(ROWS, max(N, 1))
+    za = np.empty(rows * width, dt)
+    zb = np.empty(rows * width, dt)
     K = sizes[L]
-    for n in range(X.shape[0]):
-        a = X[n]
+    for r0 in range(0, N, rows):
+        n = min(rows, N - r0)
+        A = X[r0:r0 + n]
         for l in range(L):
-            n_in, n_out, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
-            z = za[:n_out] if l % 2 == 0 else zb[:n_out]
-            for i in range(n_out):
-                z[i] = P[bo + i]
-            for j in range(n_in):
-                aj = a[j]
-                rw = wo + j * n_out
-                for i in range(n_out):
-                    z[i] += aj * WT[rw + i]
-            if l < L - 1:
-                _activate(acts[l], slopes[l], z, z)
-            a = z
-        f = out[n]
-        if loss == CROSS_ENTROPY:
-            m = a[0]
-            for k in range(1, K):
-                m = max(m, a[k])
-            s = 0.0
-            for k in range(K):
-                e = math.exp(a[k] - m)
-                f[k] = e
-                s += e
-            inv = 1.0 / s
-            for k in range(K):
-                f[k] *= inv
-        else:
-            for k in range(K):
-                f[k] = a[k]
+            n_i, n_o, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
+            Z = (za if l % 2 == 0 else zb)[:n * n_o].reshape(n, n_o)
+            mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z)
+            for r in range(n):
+                for i in range(n_o):
+                    Z[r, i] += P[bo + i]
+                if l < L - 1:
+                    _activate(acts[l], slopes[l], Z[r], Z[r])
+            A = Z
+        for r in range(n):
+            a = A[r]
+            f = out[r0 + r]
+            if loss == CROSS_ENTROPY:
+                m = a[0]
+                for k in range(1, K):
+                    m = max(m, a[k])
+                s = 0.0
+                for k in range(K):
+                    e = math.exp(a[k] - m)
+                    f[k] = e
+                    s += e
+                inv = 1.0 / s
+                for k in range(K):
+                    f[k] *= inv
+            else:
+                for k in range(K):
+                    f[k] = a[k]
 
 
 # ----------------------------------------------------------------------------- mini-batches as matrices
