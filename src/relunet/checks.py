@@ -157,3 +157,53 @@ def weights(arrays, params, dtype):
             raise RelunetError(f"{name} contains NaN or infinite values")
         out.append(w)
     return out
+
+
+def data(model, X, y, where="training"):
+    """(X, t): inputs checked and labels encoded by `model`, non-empty, one label per row."""
+    if where == "validation" and not (isinstance(X, (tuple, list)) and len(X) == 2 and y is None):
+        raise RelunetError(f"validation_data must be a pair (X, y), got {X!r}")
+    X, y = X if y is None else (X, y)
+    X, t = model.check_input(X, f"{where} data"), model.encode_labels(y, f"{where} labels")
+    if len(X) == 0 or len(t) != len(X):
+        raise RelunetError(f"{where} data has {len(X)} rows and {len(t)} labels; it must be non-empty and match")
+    return X, t
+
+
+def callbacks(hooks):
+    """A list of callbacks: objects with on_epoch_end, or functions."""
+    if isinstance(hooks, (str, bytes)) or not hasattr(hooks, "__iter__") or \
+            not all(hasattr(c, "on_epoch_end") or callable(c) for c in hooks):
+        raise RelunetError(f"callbacks must be a list of Callbacks or functions, got {hooks!r}")
+    return list(hooks)
+
+
+def betas(value):
+    """Adam's (beta1, beta2), each in [0, 1)."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(b, (int, float, np.number)) and not isinstance(b, bool) and 0 <= b < 1 for b in value)
+    if not ok:
+        raise RelunetError(f"Adam betas must be two numbers in [0, 1), got {value!r}")
+    return tuple(float(b) for b in value)
+
+
+def inputs(X, n_inputs, dtype, where):
+    """X as a 2-D array (N, n_inputs) in `dtype`: numbers, the right width, finite and not too large."""
+    X = numbers(X, dtype, where)
+    if X.ndim == 1 and n_inputs == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[1] != n_inputs:
+        got = X.shape[1] if X.ndim == 2 else f"shape {X.shape}"
+        raise RelunetError(f"{where} has {got} features but the model expects {n_inputs}")
+    return magnitude(X, where)
+
+
+def targets(y, n_outputs, dtype, counts, where):
+    """Regression targets as (N, n_outputs) numbers in `dtype` (counts at least 0 when `counts`)."""
+    t = numbers(y, dtype, where)
+    t = t.reshape(len(t), -1) if t.ndim in (1, 2) else t
+    if t.ndim != 2 or t.shape[1] != n_outputs:
+        raise RelunetError(f"{where} have shape {np.shape(y)} but the model has {n_outputs} outputs")
+    if counts and np.any(t < 0):
+        raise RelunetError(f"{where} must be counts at least 0 for the Poisson loss")
+    return magnitude(t, where)

@@ -154,3 +154,18 @@ def test_empty_order_changes_nothing_and_bad_input_is_refused():
     assert not kernels.supports(KernelConfig((("softplus", 0.0),)))
     assert kernels.supports(KernelConfig((("leaky_relu", 0.3),), loss="mse", optimizer="adam", eps_style="sklearn"))
     assert kernels.available()
+
+
+def test_mini_batch_products_by_loops_equal_those_by_blas(monkeypatch):
+    """The core install has no SciPy: the mini-batch kernel then multiplies with compiled loops."""
+    rng = np.random.default_rng(5)
+    config = KernelConfig((("relu", 0.0), ("tanh", 0.0)), optimizer="momentum", weight_decay=1e-3)
+    params, X, T = _problem(rng, [3, 17, 9, 4], "cross_entropy", np.float64)
+    order = _order(rng, 5)
+    ref = [p.copy() for p in params]
+    npref.train(config, ref, {}, X, T, order, 5, 0.01)
+    for blas in (True, False):
+        monkeypatch.setattr(kernels, "_blas", blas)
+        got = [p.copy() for p in params]
+        kernels.train(config, got, {}, X, T, order, 5, 0.01)
+        assert _error(got, ref) <= 1e-12

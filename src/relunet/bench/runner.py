@@ -9,6 +9,7 @@ agree to 1e-12 (float64) or 1e-6 (float32), so no contender is timed doing less 
 """
 
 import gc
+import importlib.util
 import os
 import platform
 import statistics
@@ -182,6 +183,10 @@ def _one_thread():
     import contextlib
 
     stack = contextlib.ExitStack()
+    if importlib.util.find_spec("scipy") is not None:
+        # SciPy's BLAS (the floor's, and the compiled kernels' mini-batch products) is a library of its own:
+        # load it now so that the limit below reaches it too.
+        import scipy.linalg.cython_blas  # noqa: F401
     try:
         from threadpoolctl import threadpool_limits
 

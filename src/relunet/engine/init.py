@@ -6,7 +6,7 @@ through ReLU layers; Glorot (Xavier) uniform for the others, W ~ U(-a, a) with a
 
 import numpy as np
 
-from .errors import RelunetError
+from .. import checks
 
 INITIALIZERS = {
     "he": lambda rng, fan_out, fan_in: rng.standard_normal((fan_out, fan_in)) * np.sqrt(2.0 / fan_in),
@@ -18,11 +18,7 @@ DEFAULT_INIT = {"relu": "he", "leaky_relu": "he", "tanh": "glorot", "sigmoid": "
 
 
 def as_generator(seed):
-    """A numpy.random.Generator from a seed (int), an existing Generator, or None (seed 0)."""
+    """A numpy.random.Generator from a seed (a non-negative int; None means 0) or an existing Generator."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None:
-        seed = 0
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise RelunetError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(checks.count("seed", 0 if seed is None else seed))

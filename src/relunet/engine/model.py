@@ -141,13 +141,7 @@ class MLP:
     # ----------------------------------------------------------------- inference
     def check_input(self, X, where="input"):
         """X as a 2-D array in the model's dtype, or a clear error (wrong width, NaN, too large, not numbers)."""
-        X = checks.numbers(X, self.dtype, where)
-        if X.ndim == 1 and self.n_inputs == 1:
-            X = X[:, None]
-        if X.ndim != 2 or X.shape[1] != self.n_inputs:
-            got = X.shape[1] if X.ndim == 2 else f"shape {X.shape}"
-            raise RelunetError(f"{where} has {got} features but the model expects {self.n_inputs}")
-        return checks.magnitude(X, where)
+        return checks.inputs(X, self.n_inputs, self.dtype, where)
 
     def decision_function(self, X):
         """The output excitation z^(L) (logits for a classifier).  X: (N, inputs) -> (N, outputs)."""
@@ -178,23 +172,11 @@ class MLP:
     def encode_labels(self, y, where="labels"):
         """Labels -> the loss's targets: class indices (N,) for cross-entropy, numbers (N, K) for the others."""
         if self.task == "regression":
-            t = checks.numbers(y, self.dtype, where)
-            t = t.reshape(len(t), -1) if t.ndim in (1, 2) else t
-            if t.ndim != 2 or t.shape[1] != self.n_outputs:
-                raise RelunetError(f"{where} have shape {np.shape(y)} but the model has {self.n_outputs} outputs")
-            if self.loss == "poisson" and np.any(t < 0):
-                raise RelunetError(f"{where} must be counts at least 0 for the Poisson loss")
-            return checks.magnitude(t, where)
+            return checks.targets(y, self.n_outputs, self.dtype, self.loss == "poisson", where)
         idx = checks.class_indices(y, self.classes, where)
         if self.loss == "cross_entropy":
             return idx
         return idx.astype(self.dtype)[:, None] if self.n_outputs == 1 else np.eye(self.n_outputs, dtype=self.dtype)[idx]
-
-    def fit(self, X, y, **options):
-        """Train with relunet.fit (see there for the options); returns the History."""
-        from .train import fit
-
-        return fit(self, X, y, **options)
 
     def __repr__(self):
         acts = self.activation_names

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..checks import choice, number
+from .. import checks
 from .errors import RelunetError
 
 
@@ -20,8 +20,8 @@ class Optimizer:
     """Base class: weight decay and the state. Parameters come as [W1, b1, W2, b2, ...]."""
 
     def __init__(self, weight_decay=0.0, decay_scaling="constant"):
-        self.weight_decay, self.state = number("weight decay", weight_decay), {}
-        self.decay_scaling = choice("decay_scaling", decay_scaling, ("constant", "batch"))
+        self.weight_decay, self.state = checks.number("weight decay", weight_decay), {}
+        self.decay_scaling = checks.choice("decay_scaling", decay_scaling, ("constant", "batch"))
 
     def decayed(self, params, grads, batch_len=1):
         """The gradients with L2 weight decay: dW + weight_decay * W for weights (even positions), db as is."""
@@ -31,8 +31,7 @@ class Optimizer:
     def init_state(self, params):
         """Create the state (zeros parallel to params) if missing, so that either engine can continue it."""
 
-    def __repr__(self):
-        return f"{type(self).__name__}(weight_decay={self.weight_decay})"
+    def __repr__(self): return f"{type(self).__name__}(weight_decay={self.weight_decay})"
 
 
 class SGD(Optimizer):
@@ -46,14 +45,12 @@ class SGD(Optimizer):
 
 
 class Momentum(Optimizer):
-    """SGD with momentum, PyTorch's form: v <- mu v + g; W <- W - lr v.  Nesterov: W <- W - lr (g + mu v).
-
-    State: ``state["velocity"]``, one v per parameter.
-    """
+    """SGD with momentum in PyTorch's form, one velocity v per parameter in ``state["velocity"]``:
+    v <- mu v + g;  W <- W - lr v  (Nesterov: W <- W - lr (g + mu v))."""
 
     def __init__(self, momentum=0.9, nesterov=False, weight_decay=0.0, decay_scaling="constant"):
         super().__init__(weight_decay, decay_scaling)
-        self.momentum, self.nesterov = number("momentum", momentum), bool(nesterov)
+        self.momentum, self.nesterov = checks.number("momentum", momentum), bool(nesterov)
         if self.momentum >= 1 or (self.nesterov and self.momentum == 0):
             raise RelunetError(f"momentum must be below 1 (and above 0 for Nesterov), got {momentum!r}")
         self.name = "nesterov" if self.nesterov else "momentum"
@@ -82,10 +79,8 @@ class Adam(Optimizer):
 
     def __init__(self, betas=(0.9, 0.999), eps=1e-8, eps_style="pytorch", weight_decay=0.0, decay_scaling="constant"):
         super().__init__(weight_decay, decay_scaling)
-        if not (isinstance(betas, (tuple, list)) and len(betas) == 2 and all(0 <= number("beta", b) < 1 for b in betas)):
-            raise RelunetError(f"Adam betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas, self.eps = tuple(map(float, betas)), number("eps", eps, True)
-        self.eps_style = choice("eps_style", eps_style, ("pytorch", "sklearn"))
+        self.betas, self.eps = checks.betas(betas), checks.number("eps", eps, positive=True)
+        self.eps_style = checks.choice("eps_style", eps_style, ("pytorch", "sklearn"))
 
     def init_state(self, params):
         if "m" not in self.state:
@@ -112,23 +107,15 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Momentum, "adam": Ad
 
 def make_optimizer(name, momentum=0.9, weight_decay=0.0, decay_scaling="constant"):
     """An optimizer by registry name; `momentum` applies to "momentum" and "nesterov" only."""
-    if choice("optimizer", name, OPTIMIZERS) in ("momentum", "nesterov"):
+    if checks.choice("optimizer", name, OPTIMIZERS) in ("momentum", "nesterov"):
         return Momentum(momentum, name == "nesterov", weight_decay, decay_scaling)
     return OPTIMIZERS[name](weight_decay=weight_decay, decay_scaling=decay_scaling)
 
 
 # Learning-rate schedules lr(lr_0, epoch): scikit-learn's "invscaling" (counted in epochs), PyTorch's StepLR.
-def constant(lr0, epoch):
-    return lr0
-
-
-def invscaling(lr0, epoch, power=0.5):
-    return lr0 / (1.0 + epoch) ** power
-
-
-def step(lr0, epoch, step_size=30, gamma=0.1):
-    return lr0 * gamma ** (epoch // step_size)
-
+def constant(lr0, epoch): return lr0
+def invscaling(lr0, epoch, power=0.5): return lr0 / (1.0 + epoch) ** power
+def step(lr0, epoch, step_size=30, gamma=0.1): return lr0 * gamma ** (epoch // step_size)
 
 SCHEDULES = {f.__name__: f for f in (constant, invscaling, step)}
 
@@ -137,4 +124,5 @@ def make_schedule(name, **settings):
     """A schedule by name (with its settings, e.g. power=0.25), or `name` itself if it is a callable."""
     if callable(name):
         return name
-    return functools.partial(SCHEDULES[choice("learning-rate schedule", name, SCHEDULES)], **{k: number(k, v, k != "power") for k, v in settings.items()})
+    settings = {k: checks.number(k, v, positive=k != "power") for k, v in settings.items()}
+    return functools.partial(SCHEDULES[checks.choice("learning-rate schedule", name, SCHEDULES)], **settings)

@@ -1,14 +1,12 @@
-"""Training: the lecture's loop for any batch size, and the one place that picks the engine that runs it.
+"""Training: the lecture's loop, for any batch size, and the one place that picks who runs the updates.
 
     repeat: choose training tokens, predict f(x), compute the loss, back-propagate, update W,
     until the loss is small enough (or another stop rule fires).
 
-``Trainer`` holds one run (model, data, optimizer, learning rate and schedule, random stream, position in
-the epoch) and advances by updates (``step``), epochs (``run_epoch``) or until a stop rule (``fit``). An epoch
-is one pass over the training tokens in a fresh random order (file order without shuffle); batch_size=1 is
-the lecture's per-sample SGD. An epoch's loss and accuracy are means over its tokens, each measured just
-before its update (as Keras and scikit-learn report them). The updates run here (the reference) or in
-relunet.kernels (compiled, equal to the reference to rounding): ``choose_backend`` decides.
+An epoch is one pass over the tokens in a fresh random order; batch_size=1 is the lecture's per-sample SGD.
+An epoch's loss and accuracy are means over its tokens, each measured just before its update (as Keras and
+scikit-learn report them). The updates run here (the reference) or in relunet.kernels (compiled, equal to
+the reference to rounding): ``choose_backend`` decides.
 """
 
 import copy
@@ -23,7 +21,7 @@ from .errors import DivergenceError, RelunetError
 from .init import as_generator
 from .losses import LOSSES
 from .model import MLP
-from ..checks import choice, count, number, sample_weights
+from .. import checks
 from .optim import SGD, Adam, Momentum, Optimizer, make_optimizer, make_schedule
 
 
@@ -39,17 +37,15 @@ def choose_backend(backend, model, optimizer):
         from .. import kernels
     except ImportError:
         kernels = None
-    config = None
-    if kernels is not None and kernels.available():
-        config = kernels.KernelConfig(
-            activations=tuple((a.name, getattr(a, "slope", 0.0)) for a in model.activations), loss=model.loss,
-            optimizer=optimizer.name, momentum=getattr(optimizer, "momentum", 0.0),
-            beta1=getattr(optimizer, "betas", (0.9, 0.999))[0], beta2=getattr(optimizer, "betas", (0.9, 0.999))[1],
-            eps=getattr(optimizer, "eps", 1e-8), eps_style=getattr(optimizer, "eps_style", "pytorch"),
-            weight_decay=optimizer.weight_decay, decay_scaling=optimizer.decay_scaling)
     custom = type(optimizer) not in (SGD, Momentum, Adam) or any(type(a) is not ACTIVATIONS.get(a.name)
                                                                   for a in model.activations)
-    if config is None or custom or not kernels.supports(config):
+    config = None if kernels is None or custom or not kernels.available() else kernels.KernelConfig(
+        activations=tuple((a.name, getattr(a, "slope", 0.0)) for a in model.activations), loss=model.loss,
+        optimizer=optimizer.name, momentum=getattr(optimizer, "momentum", 0.0),
+        beta1=getattr(optimizer, "betas", (0.9, 0.999))[0], beta2=getattr(optimizer, "betas", (0.9, 0.999))[1],
+        eps=getattr(optimizer, "eps", 1e-8), eps_style=getattr(optimizer, "eps_style", "pytorch"),
+        weight_decay=optimizer.weight_decay, decay_scaling=optimizer.decay_scaling)
+    if config is None or not kernels.supports(config):
         if backend == "kernel":
             raise RelunetError(f"the compiled kernels cannot train {model!r} with {optimizer!r} (is numba "
                                f"installed?); use backend='auto' or 'reference'")
@@ -63,23 +59,18 @@ class History:
     FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "updates", "seconds")
 
     def __init__(self):
-        for f in self.FIELDS:
-            setattr(self, f, [])
-        self.stop_reason = self.best_epoch = None
+        self.__dict__.update({f: [] for f in self.FIELDS}, stop_reason=None, best_epoch=None)
 
     def append(self, record):
         for f in self.FIELDS:
             getattr(self, f).append(record.get(f))
 
-    def __len__(self):
-        return len(self.epoch)
+    def __len__(self): return len(self.epoch)
 
-    def last(self):
-        return {f: getattr(self, f)[-1] for f in self.FIELDS} if len(self) else {}
+    def last(self): return {f: getattr(self, f)[-1] for f in self.FIELDS} if len(self) else {}
 
     def as_dict(self):
-        return dict({f: list(getattr(self, f)) for f in self.FIELDS}, stop_reason=self.stop_reason,
-                    best_epoch=self.best_epoch)
+        return {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()}
 
     def __repr__(self):
         return f"History(epochs={len(self)}, loss={self.last().get('loss')}, stop_reason={self.stop_reason!r})"
@@ -92,19 +83,17 @@ class Callback:
     def __init__(self, fn=None):
         self.fn = fn
 
-    def on_train_begin(self, trainer):
-        pass
+    def on_train_begin(self, trainer): pass
+    def on_train_end(self, trainer): pass
 
     def on_epoch_end(self, trainer, record):
         if self.fn is not None and self.fn(trainer, record):
             trainer.stop_training = True
 
-    def on_train_end(self, trainer):
-        pass
-
 
 class Trainer:
-    """One training run of `model` on (X, y).
+    """One training run of `model` on (X, y), advanced by updates (``step``, the playground's frames), epochs
+    (``run_epoch``) or until a stop rule (``fit``).
 
     Args:
         X: (N, inputs) training inputs. y: (N,) class labels, or (N,) / (N, outputs) regression targets.
@@ -126,57 +115,35 @@ class Trainer:
                  validation_data=None, seed=0, callbacks=(), sample_weight=None, backend="auto"):
         if not isinstance(model, MLP):
             raise RelunetError(f"model must be a relunet MLP, got {model!r}")
-        self.model, self.loss = model, LOSSES[model.loss]()
-        X, t = model.check_input(X, "training data"), model.encode_labels(y, "training labels")
-        if len(X) == 0 or len(t) != len(X):
-            raise RelunetError(f"training data has {len(X)} rows and {len(t)} labels; it must be non-empty and match")
-        self.rng = as_generator(seed)
-        self.X, self.t, self.w, self.Xv, self.tv = self._split(X, t, sample_weights(sample_weight, len(X), model.dtype),
-                                                               validation, validation_data)
+        self.model, self.loss, self.rng = model, LOSSES[model.loss](), as_generator(seed)
+        X, t = checks.data(model, X, y)
+        w = checks.sample_weights(sample_weight, len(X), model.dtype)
+        self.X, self.t, self.w, self.Xv, self.tv = self._split(X, t, w, validation, validation_data)
         self.batch_size = batch_size
-        if not (shuffle is True or shuffle is False or shuffle == "replacement"):
+        if shuffle not in (True, False, "replacement"):
             raise RelunetError(f"shuffle must be True, False or 'replacement', got {shuffle!r}")
-        self.backend = choice("backend", backend, ("auto", "reference", "kernel"))
+        self.backend = checks.choice("backend", backend, ("auto", "reference", "kernel"))
         self.shuffle, self.lr, self.schedule = shuffle, lr, make_schedule(schedule)
         self.set_optimizer(optimizer, momentum=momentum, weight_decay=weight_decay, decay_scaling=decay_scaling)
-        if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__") or \
-                not all(isinstance(c, Callback) or callable(c) for c in callbacks):
-            raise RelunetError(f"callbacks must be a list of Callbacks or functions, got {callbacks!r}")
-        self.callbacks = [c if isinstance(c, Callback) else Callback(c) for c in callbacks]
+        self.callbacks = [c if hasattr(c, "on_epoch_end") else Callback(c) for c in checks.callbacks(callbacks)]
         self.history, self.epoch, self.updates, self.stop_training = History(), 0, 0, False
         self._order, self._pos = None, 0  # this epoch's visiting order, and how far along it we are
 
-    @property
-    def lr(self):
-        """This epoch's learning rate: the schedule applied to lr_0. Setting it sets lr_0."""
-        return self.schedule(self.lr0, self.epoch)
-
-    @lr.setter
-    def lr(self, value):
-        self.lr0 = number("learning rate", value, positive=True)
-
-    @property
-    def batch_size(self):
-        return self._batch_size
-
-    @batch_size.setter
-    def batch_size(self, value):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise RelunetError(f"batch size must be a positive integer, got {value!r}")
-        self._batch_size = int(value)
+    # This epoch's learning rate is the schedule applied to lr_0; setting trainer.lr sets lr_0.
+    lr = property(lambda self: self.schedule(self.lr0, self.epoch),
+                  lambda self, value: setattr(self, "lr0", checks.number("learning rate", value, positive=True)))
+    batch_size = property(lambda self: self._batch_size, lambda self, value: setattr(
+        self, "_batch_size", checks.count("batch size", value, positive=True)))
 
     def set_optimizer(self, optimizer, lr=None, momentum=0.9, weight_decay=None, decay_scaling=None):
         """Switch to an optimizer by name (fresh state) or to an Optimizer object (its own state); keep weights."""
-        old = getattr(self, "optimizer", None)
         if lr is not None:
             self.lr = lr
-        if isinstance(optimizer, Optimizer):
-            self.optimizer = optimizer
-        else:
-            self.optimizer = make_optimizer(optimizer, momentum, old.weight_decay if weight_decay is None else weight_decay,
-                                            old.decay_scaling if decay_scaling is None else decay_scaling)
+        if not isinstance(optimizer, Optimizer):
+            optimizer = make_optimizer(optimizer, momentum, self.optimizer.weight_decay if weight_decay is None else
+                                       weight_decay, decay_scaling or self.optimizer.decay_scaling)
+        self.optimizer = optimizer
 
-    # ----------------------------------------------------------------- stepping
     @property
     def epoch_position(self):
         """Tokens of the current epoch visited so far (0 between epochs)."""
@@ -189,7 +156,7 @@ class Trainer:
 
     def step(self, updates=1):
         """Do `updates` optimizer steps, crossing epoch ends as needed; returns the records of finished epochs."""
-        updates, records = count("updates", updates), []
+        updates, records = checks.count("updates", updates), []
         while updates > 0:
             k = min(updates, self.updates_left_in_epoch)
             self._run(k)
@@ -248,7 +215,7 @@ class Trainer:
             self.optimizer.step(params, self.model.backward(tape, dz), lr, batch_len)
         return loss_sum, correct, -(-len(order) // b)
 
-    def _divergence_message(self, lr):
+    def _divergence_message(self, lr):  # the likely cause: the learning rate, or data far from unit scale
         scale = float(max(np.abs(self.X).max(), np.abs(self.t).max() if self.model.task == "regression" else 0))
         data = f", or scale the data (its values reach {scale:.3g}; standardise them)" if scale > 100 else ""
         return (f"training diverged in epoch {self.epoch + 1}: the loss or the weights became NaN or infinite with "
@@ -269,7 +236,6 @@ class Trainer:
         self.history.append(record)
         return record
 
-    # ----------------------------------------------------------------- the loop with stop rules
     def fit(self, epochs=100, target_loss=None, patience=None, min_delta=0.0, restore_best=True):
         """Train until a stop rule fires; returns the History (its stop_reason says which rule).
 
@@ -278,9 +244,9 @@ class Trainer:
         validation loss, or the training loss without validation, for that many epochs). With validation data
         and restore_best, the weights of the best validation epoch are restored.
         """
-        epochs, min_delta = count("epochs", epochs), number("min_delta", min_delta)
-        patience = None if patience is None else count("patience", patience, positive=True)
-        target_loss = None if target_loss is None else number("target loss", target_loss)
+        epochs, min_delta = checks.count("epochs", epochs), checks.number("min_delta", min_delta)
+        patience = None if patience is None else checks.count("patience", patience, positive=True)
+        target_loss = None if target_loss is None else checks.number("target loss", target_loss)
         h, best, best_weights, since_best = self.history, math.inf, None, 0
         self.stop_training, h.stop_reason = False, "max epochs"
         for cb in self.callbacks:
@@ -314,14 +280,8 @@ class Trainer:
     def _split(self, X, t, w, validation, validation_data):
         """(X, t, w) for training and (Xv, tv) for validation: validation_data, or a random `validation` fraction."""
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise RelunetError(f"validation_data must be a pair (X, y), got {validation_data!r}")
-            Xv, tv = self.model.check_input(validation_data[0], "validation data"), \
-                self.model.encode_labels(validation_data[1], "validation labels")
-            if len(Xv) != len(tv) or len(Xv) == 0:
-                raise RelunetError(f"validation data has {len(Xv)} rows and {len(tv)} labels")
-            return X, t, w, Xv, tv
-        n_val = int(round(number("validation fraction", validation) * len(X)))
+            return (X, t, w, *checks.data(self.model, validation_data, None, "validation"))
+        n_val = int(round(checks.number("validation fraction", validation) * len(X)))
         if validation >= 1 or (validation > 0 and not 1 <= n_val < len(X)):
             raise RelunetError(f"validation fraction must be in [0, 1) and leave tokens for training and "
                                f"validation out of {len(X)}, got {validation!r}")
@@ -333,9 +293,6 @@ class Trainer:
 
 
 def fit(model, X, y, *, epochs=100, target_loss=None, patience=None, min_delta=0.0, restore_best=True, **options):
-    """Train `model` on (X, y) and return the History; see Trainer for the options.
-
-    Raises DivergenceError (naming the epoch and the likely cause) if the loss or the weights become NaN or
-    infinite; the model then keeps its last finite weights.
-    """
+    """Train `model` on (X, y) and return the History; see Trainer for the options. Raises DivergenceError
+    (naming the epoch and the likely cause) if the loss or the weights become NaN or infinite."""
     return Trainer(model, X, y, **options).fit(epochs, target_loss, patience, min_delta, restore_best)

@@ -19,7 +19,9 @@ flat buffer (O(parameters), once per call, not per step), so one compiled signat
 depth and width.
 """
 
+import contextlib
 import importlib.util
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +36,8 @@ DECAY_SCALINGS = {"constant": 0, "batch": 1}
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _module = None  # relunet.kernels._compiled once imported
+_controller = None  # threadpoolctl's, once SciPy's BLAS is loaded
+_blas = None    # whether the mini-batch kernel multiplies through BLAS (decided on first use)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,35 @@ def _kernels():
 
         _module = importlib.import_module("._compiled", __name__)
     return _module
+
+
+def _use_blas():
+    """Whether the mini-batch kernel's matrix products go through BLAS: when SciPy is installed (Numba's
+    np.dot needs it), else compiled loops. RELUNET_KERNEL_BLAS=0 forces the loops."""
+    global _blas
+    if _blas is None:
+        _blas = os.environ.get("RELUNET_KERNEL_BLAS", "1") != "0" and importlib.util.find_spec("scipy") is not None
+    return _blas
+
+
+def _blas_threads(sizes, batch_size):
+    """One BLAS thread while a mini-batch of small products runs (relunet.threads.auto_threads' rule):
+    SciPy's BLAS, which the compiled products call, is loaded after any limit the program set earlier and
+    would otherwise split a 32 x 64 product across threads. A cached controller costs ~10 us a call."""
+    global _controller
+    from ..threads import auto_threads
+
+    if not _blas or auto_threads([int(n) for n in sizes], batch_size) != 1:
+        return contextlib.nullcontext()
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+            return contextlib.nullcontext()
+        import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS so the controller sees it)
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 class _Layout:
@@ -170,9 +203,14 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
     fp = np.array([lr, config.momentum, config.beta1, config.beta2, config.eps, config.weight_decay], np.float64)
     ip = np.array([LOSSES[config.loss], OPTIMIZERS[config.optimizer], EPS_STYLES[config.eps_style],
                    DECAY_SCALINGS[config.decay_scaling], t, int(weighted)], np.int64)
-    loss_sum, correct, updates, t = k.train(P, S1, S2, layout.sizes, layout.woff, layout.boff, layout.uoff,
-                                            layout.acts, layout.slopes, X, ti, tv, order, int(batch_size), sw,
-                                            fp, ip)
+    args = (P, S1, S2, layout.sizes, layout.woff, layout.boff, layout.uoff, layout.acts, layout.slopes, X, ti, tv,
+            order, int(batch_size), sw, fp, ip)
+    if batch_size == 1:
+        loss_sum, correct, updates, t = k.train(*args)
+    else:
+        use_blas = _use_blas()
+        with _blas_threads(layout.sizes, batch_size):
+            loss_sum, correct, updates, t = k.train_batched(use_blas, *args)
     layout.unpack(P, params)
     for flat, arrays in zip((S1, S2), lists):
         layout.unpack(flat, arrays)
@@ -189,6 +227,8 @@ def forward(config, params, X):
     layout = _Layout(config, params)
     X = np.ascontiguousarray(X, dtype=layout.dtype)
     out = np.empty((len(X), int(layout.sizes[-1])), layout.dtype)
-    k.forward(layout.pack(params), layout.sizes, layout.woff, layout.boff, layout.acts, layout.slopes, X,
-              LOSSES[config.loss], out)
+    use_blas = _use_blas()
+    with _blas_threads(layout.sizes, 1):  # products of one block of rows: small, one thread
+        k.forward(use_blas, layout.pack(params), layout.sizes, layout.woff, layout.boff, layout.acts,
+                  layout.slopes, X, LOSSES[config.loss], out)
     return out

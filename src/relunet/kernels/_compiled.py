@@ -22,10 +22,13 @@ does (results agree with the reference to rounding); NaN and infinities still pr
 the Trainer sees a divergence.
 """
 
+import importlib.util
 import math
 
 import numpy as np
 from numba import njit
+
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
 
 FASTMATH = {"reassoc", "contract", "nsz"}
 
@@ -33,6 +36,8 @@ RELU, LEAKY_RELU, TANH, SIGMOID, IDENTITY = 0, 1, 2, 3, 4
 CROSS_ENTROPY, MSE = 0, 1
 SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
 EPS_PYTORCH, EPS_SKLEARN = 0, 1
+#: rows per block of the forward kernel: a block of hidden activations stays in cache
+ROWS = 512
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -283,53 +288,243 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, ba
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def forward(P, sizes, woff, boff, acts, slopes, X, loss, out):
-    """out (N, K) <- softmax(z_L) (cross-entropy) or z_L, row by row.
+def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
+    """out (N, K) <- softmax(z_L) (cross-entropy) or z_L.
 
-    Each layer is computed as z = b + sum_j a_j W[:, j] from a transposed copy of W: the inner loop runs
-    along z, contiguous, which the compiler turns into vector instructions."""
+    Rows go through in blocks of ROWS, layer by layer (z = A W^T as one product, then bias and activation
+    in place while the block is in cache); use_blas as in train_batched."""
     L = sizes.shape[0] - 1
     dt = P.dtype
-    WT = np.empty(P.shape[0], dt)  # per layer (in, out), row-major, at woff
-    for l in range(L):
-        n_in, n_out, wo = sizes[l], sizes[l + 1], woff[l]
-        for i in range(n_out):
-            for j in range(n_in):
-                WT[wo + j * n_out + i] = P[wo + i * n_in + j]
+    N = X.shape[0]
     width = 0
     for l in range(1, L + 1):
         width = max(width, sizes[l])
-    za = np.empty(width, dt)
-    zb = np.empty(width, dt)
+    rows = min(ROWS, max(N, 1))
+    za = np.empty(rows * width, dt)
+    zb = np.empty(rows * width, dt)
     K = sizes[L]
-    for n in range(X.shape[0]):
-        a = X[n]
+    for r0 in range(0, N, rows):
+        n = min(rows, N - r0)
+        A = X[r0:r0 + n]
         for l in range(L):
-            n_in, n_out, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
-            z = za[:n_out] if l % 2 == 0 else zb[:n_out]
-            for i in range(n_out):
-                z[i] = P[bo + i]
-            for j in range(n_in):
-                aj = a[j]
-                rw = wo + j * n_out
-                for i in range(n_out):
-                    z[i] += aj * WT[rw + i]
+            n_i, n_o, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
+            Z = (za if l % 2 == 0 else zb)[:n * n_o].reshape(n, n_o)
+            mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z)
+            for r in range(n):
+                for i in range(n_o):
+                    Z[r, i] += P[bo + i]
+                if l < L - 1:
+                    _activate(acts[l], slopes[l], Z[r], Z[r])
+            A = Z
+        for r in range(n):
+            a = A[r]
+            f = out[r0 + r]
+            if loss == CROSS_ENTROPY:
+                m = a[0]
+                for k in range(1, K):
+                    m = max(m, a[k])
+                s = 0.0
+                for k in range(K):
+                    e = math.exp(a[k] - m)
+                    f[k] = e
+                    s += e
+                inv = 1.0 / s
+                for k in range(K):
+                    f[k] *= inv
+            else:
+                for k in range(K):
+                    f[k] = a[k]
+
+
+# ----------------------------------------------------------------------------- mini-batches as matrices
+# The three products of a batch, written twice: loops (always available) and BLAS through np.dot (which
+# Numba routes to SciPy's BLAS, so only when SciPy is installed). A run-time flag picks one: one compiled
+# (and cached) train_batched serves both, and a cache made with SciPy still runs after SciPy is removed.
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nt_loops(A, W, Z):
+    """Z (n, out) = A (n, in) W^T, W (out, in)."""
+    for r in range(A.shape[0]):
+        for i in range(W.shape[0]):
+            s = Z.dtype.type(0.0)
+            for j in range(W.shape[1]):
+                s += A[r, j] * W[i, j]
+            Z[r, i] = s
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_tn_loops(D, A, G):
+    """G (out, in) = D^T A, D (n, out), A (n, in)."""
+    G[:, :] = 0.0
+    for r in range(D.shape[0]):
+        for i in range(D.shape[1]):
+            d = D[r, i]
+            for j in range(A.shape[1]):
+                G[i, j] += d * A[r, j]
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nn_loops(D, W, E):
+    """E (n, in) = D (n, out) W (out, in)."""
+    E[:, :] = 0.0
+    for r in range(D.shape[0]):
+        for i in range(D.shape[1]):
+            d = D[r, i]
+            for j in range(W.shape[1]):
+                E[r, j] += d * W[i, j]
+
+
+if HAVE_SCIPY:
+    @njit(cache=True, error_model="numpy")
+    def mm_nt_blas(A, W, Z):
+        np.dot(A, W.T, Z)
+
+    @njit(cache=True, error_model="numpy")
+    def mm_tn_blas(D, A, G):
+        np.dot(D.T, A, G)
+
+    @njit(cache=True, error_model="numpy")
+    def mm_nn_blas(D, W, E):
+        np.dot(D, W, E)
+else:  # np.dot cannot even be compiled without SciPy; use_blas is then always False
+    mm_nt_blas, mm_tn_blas, mm_nn_blas = mm_nt_loops, mm_tn_loops, mm_nn_loops
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nt(use_blas, A, W, Z):
+    if use_blas:
+        mm_nt_blas(A, W, Z)
+    else:
+        mm_nt_loops(A, W, Z)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_tn(use_blas, D, A, G):
+    if use_blas:
+        mm_tn_blas(D, A, G)
+    else:
+        mm_tn_loops(D, A, G)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nn(use_blas, D, W, E):
+    if use_blas:
+        mm_nn_blas(D, W, E)
+    else:
+        mm_nn_loops(D, W, E)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip):
+    """train() for batches of more than one token: each batch's forward and backward pass as matrix
+    products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result;
+    use_blas picks BLAS (only when SciPy is installed) or the compiled loops for the products."""
+    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    L = sizes.shape[0] - 1
+    dt = P.dtype
+    cs = np.empty(8, dt)
+    cs[:6] = fp[:6]
+    lr, mu, b1, b2, eps, wd = cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
+    units = uoff[L]
+    B = min(batch, max(order.shape[0], 1))
+    n_in0 = sizes[0]
+    Xb = np.empty(B * n_in0, dt)
+    Zb = np.empty(B * units, dt)
+    Hb = np.empty(B * units, dt)
+    Db = np.empty(B * units, dt)
+    G = np.zeros(P.shape[0], dt)
+    K = sizes[L]
+    n_tok = order.shape[0]
+    loss_sum = 0.0
+    correct = 0
+    updates = 0
+    for s0 in range(0, n_tok, batch):
+        s1 = min(s0 + batch, n_tok)
+        n = s1 - s0
+        wsum = 0.0
+        if weighted:
+            for q in range(s0, s1):
+                wsum += sw[order[q]]
+        A0 = Xb[:n * n_in0].reshape(n, n_in0)
+        for q in range(n):  # gather the batch (contiguous rows for the products)
+            A0[q, :] = X[order[s0 + q]]
+        A = A0
+        for l in range(L):
+            n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            W = P[wo:wo + n_o * n_i].reshape(n_o, n_i)
+            Z = Zb[n * uo:n * (uo + n_o)].reshape(n, n_o)
+            mm_nt(use_blas, A, W, Z)
+            for r in range(n):
+                for i in range(n_o):
+                    Z[r, i] += P[bo + i]
             if l < L - 1:
-                _activate(acts[l], slopes[l], z, z)
-            a = z
-        f = out[n]
-        if loss == CROSS_ENTROPY:
-            m = a[0]
-            for k in range(1, K):
-                m = max(m, a[k])
-            s = 0.0
-            for k in range(K):
-                e = math.exp(a[k] - m)
-                f[k] = e
-                s += e
-            inv = 1.0 / s
-            for k in range(K):
-                f[k] *= inv
+                H = Hb[n * uo:n * (uo + n_o)].reshape(n, n_o)
+                for r in range(n):
+                    _activate(acts[l], slopes[l], Z[r], H[r])
+                A = H
+        uo = uoff[L - 1]
+        Z = Zb[n * uo:n * (uo + K)].reshape(n, K)
+        D = Db[n * uo:n * (uo + K)].reshape(n, K)
+        batch_loss = 0.0
+        for r in range(n):
+            tok = order[s0 + r]
+            if weighted:
+                scale = sw[tok] / wsum if wsum > 0.0 else 0.0
+            else:
+                scale = 1.0 / n
+            value, ok = _output_delta(loss, Z[r], ti[tok] if loss == CROSS_ENTROPY else 0, tv[tok], scale, D[r])
+            if weighted:
+                if wsum > 0.0:
+                    batch_loss += value * sw[tok]
+            else:
+                batch_loss += value
+            correct += ok
+        loss_sum += batch_loss
+        for l in range(L - 1, -1, -1):
+            n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            D = Db[n * uo:n * (uo + n_o)].reshape(n, n_o)
+            if l > 0:
+                up = uoff[l - 1]
+                A = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
+            else:
+                A = A0
+            mm_tn(use_blas, D, A, G[wo:wo + n_o * n_i].reshape(n_o, n_i))
+            for i in range(n_o):
+                G[bo + i] = 0.0
+            for r in range(n):
+                for i in range(n_o):
+                    G[bo + i] += D[r, i]
+            if l > 0:  # dH = dZ W (W before its update), then dZ of the layer below = dH * g'(z)
+                up = uoff[l - 1]
+                E = Db[n * up:n * (up + n_i)].reshape(n, n_i)
+                mm_nn(use_blas, D, P[wo:wo + n_o * n_i].reshape(n_o, n_i), E)
+                Zl = Zb[n * up:n * (up + n_i)].reshape(n, n_i)
+                Hl = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
+                for r in range(n):
+                    _derivative(acts[l - 1], slopes[l - 1], Zl[r], Hl[r], E[r])
+        updates += 1
+        t += 1
+        cs[6] = fp[0]
+        cs[7] = 1.0
+        if opt == ADAM:
+            bc1 = 1.0 - fp[2] ** t
+            bc2 = 1.0 - fp[3] ** t
+            if eps_style == EPS_PYTORCH:
+                cs[6] = fp[0] / bc1
+                cs[7] = 1.0 / math.sqrt(bc2)
+            else:
+                cs[6] = fp[0] * math.sqrt(bc2) / bc1
+        step, c = cs[6], cs[7]
+        bl = wsum if weighted else n
+        if decay_batch and bl > 0.0:
+            cs[6] = fp[5] / bl
         else:
-            for k in range(K):
-                f[k] = a[k]
+            cs[6] = fp[5]
+        wd_eff = cs[6]
+        cs[7] = 0.0
+        zero = cs[7]
+        for l in range(L):
+            wo, bo = woff[l], boff[l]
+            _update(P, G, S1, S2, wo, bo, wd_eff, opt, lr, mu, step, c, eps, b1, b2)
+            _update(P, G, S1, S2, bo, bo + sizes[l + 1], zero, opt, lr, mu, step, c, eps, b1, b2)
+    return loss_sum, correct, updates, t
