@@ -167,3 +167,10 @@ def test_reference_backend_is_forced_by_the_environment(monkeypatch):
     monkeypatch.setenv("RELUNET_BACKEND", "reference")
     assert choose_backend("auto", model, SGD()) is None
     assert choose_backend("kernel", model, SGD()) is None
+
+
+def test_training_refuses_weights_that_are_not_finite():
+    model = MLP([2, 3, 2])
+    model.linears[0].W[0, 0] = np.nan
+    with pytest.raises(RelunetError, match="NaN or infinite"):
+        fit(model, np.zeros((4, 2)), np.array([0, 1, 0, 1]), epochs=1)
