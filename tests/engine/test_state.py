@@ -24,15 +24,16 @@ def test_predict_between_forward_and_backward_does_not_change_the_gradients():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("backend", ["reference", "auto"])
 @pytest.mark.parametrize("sizes", [[3, 6, 6, 4], [3, 7, 5, 4]])
-def test_one_activation_object_in_several_layers_trains_like_separate_objects(sizes):
+def test_one_activation_object_in_several_layers_trains_like_separate_objects(sizes, backend):
     X, y = relunet.make_dataset("spiral", n=60, classes=4, seed=0)
     X = np.c_[X, X[:, :1] * X[:, 1:]]
     shared = LeakyReLU(0.2)
     a = MLP(sizes, activation=shared, seed=1)
     b = MLP(sizes, activation=[LeakyReLU(0.2), LeakyReLU(0.2)], seed=1)
     for m in (a, b):
-        fit(m, X, y, epochs=5, batch_size=4, optimizer="momentum", lr=0.05, seed=2)
+        fit(m, X, y, epochs=5, batch_size=4, optimizer="momentum", lr=0.05, seed=2, backend=backend)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
     assert a.activations[0] is not a.activations[1] is not shared
@@ -167,3 +168,10 @@ def test_reference_backend_is_forced_by_the_environment(monkeypatch):
     monkeypatch.setenv("RELUNET_BACKEND", "reference")
     assert choose_backend("auto", model, SGD()) is None
     assert choose_backend("kernel", model, SGD()) is None
+
+
+def test_training_refuses_weights_that_are_not_finite():
+    model = MLP([2, 3, 2])
+    model.linears[0].W[0, 0] = np.nan
+    with pytest.raises(RelunetError, match="NaN or infinite"):
+        fit(model, np.zeros((4, 2)), np.array([0, 1, 0, 1]), epochs=1)

@@ -181,6 +181,8 @@ class Trainer:
         b, order = self._batch_size, self._order[self._pos:self._pos + k * self._batch_size]
         params, opt, lr = self.model.parameters(), self.optimizer, self.lr
         saved, saved_state = [p.copy() for p in params], copy.deepcopy(opt.state)
+        if not all(np.isfinite(p).all() for p in saved):  # set from outside: there is nothing finite to keep
+            raise RelunetError("the model's weights contain NaN or infinite values; set finite weights first")
         engine = choose_backend(self.backend, self.model, opt)
         with np.errstate(all="ignore"):
             if engine is None:

@@ -206,7 +206,9 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
     args = (P, S1, S2, layout.sizes, layout.woff, layout.boff, layout.uoff, layout.acts, layout.slopes, X, ti, tv,
             order, int(batch_size), sw, fp, ip)
     if batch_size == 1:
-        loss_sum, correct, updates, t = k.train(*args)
+        slopes = layout.slopes.astype(dt)
+        loss_sum, correct, updates, t = k.train(P, S1, S2, layout.sizes, layout.woff, layout.boff, layout.uoff,
+                                                layout.acts, slopes, X, ti, tv, order, sw, fp, ip)
     else:
         use_blas = _use_blas()
         with _blas_threads(layout.sizes, batch_size):

@@ -38,6 +38,8 @@ SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
 EPS_PYTORCH, EPS_SKLEARN = 0, 1
 #: rows per block of the forward kernel: a block of hidden activations stays in cache
 ROWS = 512
+#: indices as unsigned integers: Numba then skips the negative-index fix-up (which stops vectorisation)
+U = np.uintp
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -79,26 +81,6 @@ def _derivative(kind, slope, z, h, d):
     elif kind == SIGMOID:
         for i in range(n):
             d[i] *= h[i] * (1.0 - h[i])
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _forward_token(P, sizes, woff, boff, uoff, acts, slopes, x, Z, H):
-    """z and h of every layer for one token x; the output layer's z is left in Z (no activation)."""
-    L = sizes.shape[0] - 1
-    a = x
-    for l in range(L):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        wo, bo, uo = woff[l], boff[l], uoff[l]
-        for i in range(n_out):
-            s = P[bo + i]
-            r = wo + i * n_in
-            for j in range(n_in):
-                s += P[r + j] * a[j]
-            Z[uo + i] = s
-        if l < L - 1:
-            _activate(acts[l], slopes[l], Z[uo:uo + n_out], H[uo:uo + n_out])
-            a = H[uo:uo + n_out]
-    return a
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -163,101 +145,163 @@ def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
             P[k] -= step * m / (c * math.sqrt(v) + eps)
 
 
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
+def _g(kind, slope, one, half, z):
+    """h = g(z) for one unit (one, half: 1 and 0.5 in the parameters' dtype)."""
+    if kind == RELU:
+        return z if z > 0 else z - z  # 0, and NaN stays NaN
+    if kind == LEAKY_RELU:
+        return z if z > 0 else z * slope
+    if kind == TANH:
+        return math.tanh(z)
+    if kind == SIGMOID:
+        return half * (one + math.tanh(half * z))
+    return z
+
+
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
+def _dg(kind, slope, one, d, z, h):
+    """d * g'(z) for one unit (ReLU'(0) = 0; leaky ReLU'(0) = slope)."""
+    if kind == RELU:
+        return d if z > 0 else d - d
+    if kind == LEAKY_RELU:
+        return d if z > 0 else d * slope
+    if kind == TANH:
+        return d * (one - h * h)
+    if kind == SIGMOID:
+        return d * (h * (one - h))
+    return d
+
+
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip):
-    """Train over the tokens X[order] in consecutive batches of `batch`; returns (loss sum, correct, updates, t).
+def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw, fp, ip):
+    """Per-sample training (batch size 1) over the tokens X[order]; returns (loss sum, correct, updates, t).
 
     fp (float64): lr, momentum, beta1, beta2, eps, weight_decay. ip (int64): loss, optimizer, eps_style,
     decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights.
     ti: (N,) class indices (cross-entropy); tv: (N, K) targets (squared error). P, S1, S2 are updated in place.
+    slopes: in P's dtype. Everything is indexed in flat buffers (no array views in the loop: each view
+    costs reference counting), and plain SGD is fused into the backward pass.
     """
     loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
     L = sizes.shape[0] - 1
-    units = uoff[L]
     dt = P.dtype
     # the settings in the parameters' dtype, so that float32 arithmetic stays float32 (and vectorises)
-    cs = np.empty(8, dt)
+    cs = np.empty(10, dt)
     cs[:6] = fp[:6]
     lr, mu, b1, b2, eps, wd = cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
-    cs[6] = fp[0] * fp[5]
-    lr_wd = cs[6]
+    cs[6] = 1.0
+    cs[7] = 0.5
+    cs[8] = 0.0
+    cs[9] = fp[0] * fp[5]
+    one, half, zero, lr_wd0 = cs[6], cs[7], cs[8], cs[9]
+    n0 = sizes[0]
+    units = uoff[L]
+    A = np.empty(n0 + units, dt)  # the token x, then h of each hidden layer (layer l's h at n0 + uoff[l])
     Z = np.empty(units, dt)
-    H = np.empty(units, dt)
     D = np.empty(units, dt)
-    fused = batch == 1 and opt == SGD
+    fused = opt == SGD
     G = np.zeros(0 if fused else P.shape[0], dt)
-    n_tok = order.shape[0]
+    K = sizes[L]
+    oo = uoff[L - 1]
     loss_sum = 0.0
     correct = 0
-    updates = 0
-    oo = uoff[L - 1]
-    K = sizes[L]
-    for s0 in range(0, n_tok, batch):
-        s1 = min(s0 + batch, n_tok)
-        blen = s1 - s0
-        wsum = 0.0
+    for q in range(order.shape[0]):
+        r = order[q]
+        w = sw[r] if weighted else 1.0
+        for j in range(n0):
+            A[U(j)] = X[r, j]
+        # ---- forward: z = W a + b, h = g(z)
+        for l in range(L):
+            n_in, n_out, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            ai = 0 if l == 0 else n0 + uoff[l - 1]
+            hidden = l < L - 1
+            kind = acts[l] if hidden else IDENTITY
+            slope = slopes[l] if hidden else zero
+            for i in range(n_out):
+                s = P[U(bo + i)]
+                rw = wo + i * n_in
+                for j in range(n_in):
+                    s += P[U(rw + j)] * A[U(ai + j)]
+                Z[U(uo + i)] = s
+                if hidden:
+                    A[U(n0 + uo + i)] = _g(kind, slope, one, half, s)
+        # ---- the loss and dL/dz at the output, into D
+        if loss == CROSS_ENTROPY:
+            y = ti[r]
+            m = Z[U(oo)]
+            best = 0
+            for k in range(1, K):
+                if Z[U(oo + k)] > m:
+                    m = Z[U(oo + k)]
+                    best = k
+            tot = 0.0
+            for k in range(K):
+                e = math.exp(Z[U(oo + k)] - m)
+                D[U(oo + k)] = e
+                tot += e
+            value = math.log(tot) + m - Z[U(oo + y)]
+            inv = 1.0 / tot
+            for k in range(K):
+                D[U(oo + k)] *= inv
+            D[U(oo + y)] -= one
+            if best == y:
+                correct += 1
+        else:
+            value = 0.0
+            for k in range(K):
+                d = Z[U(oo + k)] - tv[r, k]
+                value += d * d
+                D[U(oo + k)] = d
+            value *= 0.5
         if weighted:
-            for q in range(s0, s1):
-                wsum += sw[order[q]]
-        if not fused:
-            G[:] = 0.0
-        elif decay_batch and weighted and wsum > 0.0:  # the fused step's decay: wd / batch_len, batch_len = w
-            cs[6] = fp[0] * fp[5] / wsum
-            lr_wd = cs[6]
-        batch_loss = 0.0
-        for q in range(s0, s1):
-            r = order[q]
-            x = X[r]
-            _forward_token(P, sizes, woff, boff, uoff, acts, slopes, x, Z, H)
-            if weighted:  # a batch whose weights are all 0 teaches nothing
-                scale = sw[r] / wsum if wsum > 0.0 else 0.0
-            else:
-                scale = 1.0 / blen
-            value, ok = _output_delta(loss, Z[oo:oo + K], ti[r] if loss == CROSS_ENTROPY else 0, tv[r],
-                                      scale, D[oo:oo + K])
-            if weighted:
-                if wsum > 0.0:
-                    batch_loss += value * sw[r]
-            else:
-                batch_loss += value
-            correct += ok
-            for l in range(L - 1, -1, -1):
-                n_in, n_out = sizes[l], sizes[l + 1]
-                wo, bo, uo = woff[l], boff[l], uoff[l]
-                dz = D[uo:uo + n_out]
-                a = x if l == 0 else H[uoff[l - 1]:uoff[l - 1] + n_in]
-                if l > 0:  # dh = W^T dz with W before its update, into the layer below's D
-                    up = uoff[l - 1]
-                    dh = D[up:up + n_in]
-                    dh[:] = 0.0
-                    for i in range(n_out):
-                        di = dz[i]
-                        rw = wo + i * n_in
+            loss_sum += value * w
+            if not w > 0.0:  # a token of weight 0 teaches nothing
+                for k in range(K):
+                    D[U(oo + k)] = zero
+        else:
+            loss_sum += value
+        lr_wd = lr_wd0
+        if decay_batch and weighted and w > 0.0:  # decay / batch_len, and batch_len is the token's weight
+            cs[9] = fp[0] * fp[5] / w
+            lr_wd = cs[9]
+        # ---- backward, from the top layer down
+        for l in range(L - 1, -1, -1):
+            n_in, n_out, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            ai = 0 if l == 0 else n0 + uoff[l - 1]
+            if l > 0:  # dh = W^T dz with W before its update, into the layer below's D
+                up = uoff[l - 1]
+                for j in range(n_in):
+                    D[U(up + j)] = zero
+                for i in range(n_out):
+                    di = D[U(uo + i)]
+                    rw = wo + i * n_in
+                    for j in range(n_in):
+                        D[U(up + j)] += P[U(rw + j)] * di
+            if fused:  # W <- W - lr (dz a^T + wd W), b <- b - lr dz
+                for i in range(n_out):
+                    gi = lr * D[U(uo + i)]
+                    rw = wo + i * n_in
+                    if lr_wd != zero:
                         for j in range(n_in):
-                            dh[j] += P[rw + j] * di
-                if fused:  # W <- W - lr (dz a^T + wd W), b <- b - lr dz
-                    for i in range(n_out):
-                        gi = lr * dz[i]
-                        rw = wo + i * n_in
-                        if wd != 0.0:
-                            for j in range(n_in):
-                                P[rw + j] -= gi * a[j] + lr_wd * P[rw + j]
-                        else:
-                            for j in range(n_in):
-                                P[rw + j] -= gi * a[j]
-                        P[bo + i] -= gi
-                else:
-                    for i in range(n_out):
-                        di = dz[i]
-                        rw = wo + i * n_in
+                            P[U(rw + j)] -= gi * A[U(ai + j)] + lr_wd * P[U(rw + j)]
+                    else:
                         for j in range(n_in):
-                            G[rw + j] += di * a[j]
-                        G[bo + i] += di
-                if l > 0:
-                    up = uoff[l - 1]
-                    _derivative(acts[l - 1], slopes[l - 1], Z[up:up + n_in], H[up:up + n_in], D[up:up + n_in])
-        loss_sum += batch_loss
-        updates += 1
+                            P[U(rw + j)] -= gi * A[U(ai + j)]
+                    P[U(bo + i)] -= gi
+            else:  # dW = dz a^T, db = dz
+                for i in range(n_out):
+                    di = D[U(uo + i)]
+                    rw = wo + i * n_in
+                    for j in range(n_in):
+                        G[U(rw + j)] = di * A[U(ai + j)]
+                    G[U(bo + i)] = di
+            if l > 0:  # dz of the layer below = dh * g'(z)
+                up = uoff[l - 1]
+                kind = acts[l - 1]
+                slope = slopes[l - 1]
+                for j in range(n_in):
+                    D[U(up + j)] = _dg(kind, slope, one, D[U(up + j)], Z[U(up + j)], A[U(n0 + up + j)])
         if fused:
             continue
         t += 1
@@ -272,19 +316,16 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, ba
             else:  # scikit-learn: lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
                 cs[6] = fp[0] * math.sqrt(bc2) / bc1
         step, c = cs[6], cs[7]
-        bl = wsum if weighted else blen  # the batch's length: its token count, or the sum of its weights
-        if decay_batch and bl > 0.0:
-            cs[6] = fp[5] / bl
+        if decay_batch and weighted and w > 0.0:
+            cs[6] = fp[5] / w
         else:
             cs[6] = fp[5]
         wd_eff = cs[6]
-        cs[7] = 0.0
-        zero = cs[7]
         for l in range(L):
             wo, bo = woff[l], boff[l]
             _update(P, G, S1, S2, wo, bo, wd_eff, opt, lr, mu, step, c, eps, b1, b2)
             _update(P, G, S1, S2, bo, bo + sizes[l + 1], zero, opt, lr, mu, step, c, eps, b1, b2)
-    return loss_sum, correct, updates, t
+    return loss_sum, correct, order.shape[0], t
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
