@@ -34,7 +34,7 @@ MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
 
 #: Modules that extend the session (importing one calls `register`); imported when the first Session is made.
-EXTENSIONS = ()
+EXTENSIONS = ("relunet.playground.lecture",)
 #: message type -> handler(session, message) -> list of replies, or None for [session.state()]
 HANDLERS = {}
 #: functions(session) -> list of extra items (dicts, frames) sent with every full frame (see render)
@@ -70,6 +70,7 @@ class Session:
         self.status = None          # {"level": "info"|"error", "message": ...}: why training stopped
         self.focus = None           # (layer, unit) hovered in the page: its map replaces the decision map
         self.hidden = None          # (layer, i, j) for the hidden-space view
+        self.traced = None          # the token (protocol.Point) whose trace follows the weights
         self.run = 0                # bumped whenever the weights restart: the page clears its curves
         self.frame_no = 0
         self.dirty = True           # something changed since the last frame
@@ -120,6 +121,7 @@ class Session:
 
     def _data_changed(self):
         self.trainer = None
+        self._forget_trace()        # the traced token may be gone
         if self._n_outputs() > self.model.n_outputs:
             self._build_model()     # a new class: the output layer must grow
         self.dirty = True
@@ -275,15 +277,34 @@ class Session:
         return new
 
     def _on_hello(self, m):
-        if m.hash:
-            config = decode_hash(m.hash)
-        else:
-            config = default_config()
-        self.config = config
+        self.set_experiment(decode_hash(m.hash) if m.hash else default_config())
+
+    def set_experiment(self, config):
+        """Start the experiment `config` afresh: its data, a new model from its seed, the view fitted."""
+        self.config = check(config)
         self.playing = False
+        self._forget_trace()
         self._load_data()
         self.box = self._auto_box()
         self._build_model()
+
+    def snapshot(self):
+        """What restore() needs to bring the page back: settings, data, weights, counters, view."""
+        with self.lock:
+            return {"config": self.config, "X": self.X.copy(), "y": self.y.copy(), "model": self.model.copy(),
+                    "epoch": self.epoch, "updates": self.updates, "box": list(self.box)}
+
+    def restore(self, snap):
+        with self.lock:
+            self.config = snap["config"]
+            self.playing = False
+            self._forget_trace()
+            self._load_data()
+            self.X, self.y = snap["X"].copy(), snap["y"].copy()
+            self.model = snap["model"].copy()
+            self._restart()
+            self.epoch, self.updates = snap["epoch"], snap["updates"]
+            self.box = list(snap["box"])
 
     def _on_set_task(self, m):
         if m.task == self.config.task:
@@ -292,6 +313,7 @@ class Session:
                 "discretize": self.config.discretize, "hinges": self.config.hinges}
         self.config = default_config(m.task).with_(**keep)
         self.playing = False
+        self._forget_trace()
         self._load_data()
         self.box = self._auto_box()
         self._build_model()
@@ -524,7 +546,9 @@ class Session:
         return self.model.linears[layer - 1]
 
     def _on_trace(self, m):
-        return [self.trace(m.point)]
+        out = self.trace(m.point)
+        self.traced = m.point
+        return [out]
 
     def _on_save_model(self, m):
         return [frames.model_frame(self.model_bytes())]
@@ -615,6 +639,18 @@ class Session:
             out["layers"] = [{k: _jsonable(v) for k, v in r.items()} for r in out["layers"]]
             return out
 
+    def _forget_trace(self):
+        if self.traced is not None:
+            self.traced, self._trace_cleared = None, True
+
+    def _retrace(self):
+        """The traced token's trace at the current weights, or a message clearing it (its class is gone)."""
+        try:
+            return self.trace(self.traced)
+        except RelunetError:
+            self.traced = None
+            return {"type": "trace", "cleared": True}
+
     # ============================================================================ frames
     def state(self):
         """Everything the page needs to redraw its controls and points."""
@@ -650,6 +686,11 @@ class Session:
                 out.append(self.weights_message())
                 if self.hidden is not None:
                     out.append(self.hidden_message())
+                if self.traced is not None:
+                    out.append(self._retrace())
+                elif getattr(self, "_trace_cleared", False):
+                    out.append({"type": "trace", "cleared": True})
+                self._trace_cleared = False
                 for hook in RENDER_HOOKS:
                     out += hook(self)
             return out

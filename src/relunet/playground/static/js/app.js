@@ -13,6 +13,7 @@ import { Graph } from "./graph.js";
 import { Curves, Thumbs, confusion, drawHidden, metricsTable, renderTrace } from "./panels.js";
 import { PALETTE, fmt, compact } from "./colors.js";
 import { markup } from "./template.js";
+import { StepAnimation } from "./stepanim.js";
 import { PANELS } from "./registry.js";
 import "./extensions.js";
 
@@ -35,7 +36,9 @@ export function mount(root, transport, options = {}) {
   const graph = new Graph($("graph"), app);
   const curves = new Curves($("curve-loss"), $("curve-acc"));
   const thumbs = new Thumbs($("thumbs"), app);
-  app.view = view;
+  const anim = new StepAnimation(view, { box: $("step-anim"), play: $("anim-play"), scale: $("anim-scale"),
+    scaleV: $("anim-scale-v"), t: $("anim-t"), out: $("anim-out") });
+  app.view = view; app.anim = anim;
   function send(msg) {
     const text = JSON.stringify(msg);
     if (text.length > MAX_BYTES) { showError(`message of ${text.length.toLocaleString()} bytes is over the limit of 1,000,000 bytes`); return; }
@@ -54,7 +57,11 @@ export function mount(root, transport, options = {}) {
     $("conn").className = "conn " + (app.connected ? "ok" : "bad");
     $("reconnect").hidden = app.connected || !transport.reconnect;
     root.classList.toggle("offline", !app.connected);
-    if (!app.connected) { everClosed = true; setPlaying(false); }
+    for (const id of ["play", "step", "step-epoch", "reset", "new-seed"]) $(id).disabled = !app.connected;
+    if (!app.connected) {
+      everClosed = true; setPlaying(false);
+      showStatus({ level: "error", message: "Disconnected from the playground server: training has stopped and the numbers above are the last ones received. Restart `relunet playground` and press Reconnect." });
+    }
     else if (everClosed) send({ type: "hello", hash: app.state ? app.state.hash : startHash() });
   });
   $("reconnect").onclick = () => transport.reconnect();
@@ -67,12 +74,49 @@ export function mount(root, transport, options = {}) {
       case "metrics": applyMetrics(m); break;
       case "weights": for (const p of PANELS) if (p.onWeights) p.onWeights(m, ctx); app.lastWeights = m; view.hinges = m.hinges; graph.update(m, app.state?.config.task); view.draw(); break;
       case "hidden": app.hiddenMsg = m; drawHidden($("hidden"), m, app.state?.points || [], app.state?.config.task); break;
-      case "trace": renderTrace($("trace"), m); break;
+      case "trace": applyTrace(m); break;
+      case "lecture": applyLecture(m); break;
       case "error": showError(m.message); break;
       case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
       case "pwl": applyExact(m); break;
     }
   }
+
+  // The trace of the clicked token follows the weights (the server re-sends it); it is cleared with the data.
+  function applyTrace(m) {
+    if (m.cleared) {
+      app.trace = null; view.traceMark = null; anim.setTrace(null); view.draw();
+      $("trace").innerHTML = "The data changed: click a point to trace it again."; $("trace").classList.add("muted");
+      return;
+    }
+    app.trace = m; renderTrace($("trace"), m); anim.setTrace(m);
+  }
+
+  // ------------------------------------------------------------------------------------------ the lecture path
+  function applyLecture(m) {
+    app.lecture = m;
+    const bar = $("lecture-steps");
+    if (bar.childElementCount !== m.steps.length) {
+      bar.innerHTML = "";
+      m.steps.forEach((st, i) => {
+        const b = doc.createElement("button");
+        b.className = "lecture-step"; b.dataset.step = i + 1; b.textContent = `${i + 1}. ${st.title}`;
+        b.onclick = () => send({ type: "lecture", step: i + 1 });
+        bar.appendChild(b);
+      });
+    }
+    [...bar.children].forEach((b, i) => b.classList.toggle("active", m.current === i + 1));
+    $("lecture-undo").disabled = !m.undo;
+    const st = m.current ? m.steps[m.current - 1] : null;
+    const text = $("lecture-text");
+    text.innerHTML = st ? st.text : "Follow the lecture step by step, or change anything below; <i>Undo</i> takes a step back.";
+    text.querySelectorAll("button[data-units]").forEach(b => {
+      b.onclick = () => send({ type: "set_network", layers: [{ units: +b.dataset.units, activation: "relu" }] });
+    });
+    if (st && m.current !== app.lectureShown) setMode(st.mode);
+    app.lectureShown = m.current;
+  }
+  $("lecture-undo").onclick = () => send({ type: "undo" });
 
   // The live count of exact linear regions (relunet.pwl), shown while the overlay is on.
   function applyExact(m) {
@@ -95,7 +139,7 @@ export function mount(root, transport, options = {}) {
   function onFrame(f) {
     if (f.kind === REGIONS) { view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
     if (f.kind === MODEL) { download(new Blob([f.data], { type: "application/octet-stream" }), "relunet-playground.npz"); return; }
-    if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); return; }
+    if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); if (app.hiddenAuto) pickLiveUnits(f); return; }
     app.frames++;
     const now = performance.now();
     if (now - app.framesT0 > 1000) { app.fps = app.frames * 1000 / (now - app.framesT0); app.frames = 0; app.framesT0 = now; }
@@ -137,6 +181,12 @@ export function mount(root, transport, options = {}) {
     const reg = c.task === "regression";
     $("palette-box").hidden = reg; $("reg-hint").hidden = !reg;
     $("confusion-box").hidden = reg; $("hinges").parentElement.hidden = reg; $("resolution").parentElement.hidden = reg;
+    // one input: no map to discretise and no plane to cut into regions (the curve shows its breakpoints)
+    for (const id of ["discretize", "pwl"]) {
+      $(id).disabled = reg;
+      $(id).parentElement.title = reg ? "Only for 2-D classification: in regression the curve and its breakpoints are exact already" :
+        id === "pwl" ? "Exact piece-wise linear regions and decision boundary (relunet.pwl)" : "One flat colour per class";
+    }
     buildPalette(Math.max(s.classes, 2));
     buildLayers(c.layers);
     $("net-shape").textContent = s.sizes.join("–");
@@ -168,11 +218,16 @@ export function mount(root, transport, options = {}) {
 
   // ============================================================================================ controls
   // A slider being dragged keeps its place (replies to its earlier positions are still arriving).
+  // A control the user is working in keeps what they typed or dragged until they commit it (change event):
+  // replies to earlier edits, or the state sent when training stops, must not overwrite it.
   function setVal(id, v) {
     const e = $(id);
-    if (e.type === "range" && doc.activeElement === e) return;
+    if ((e.type === "range" && doc.activeElement === e) || e.dataset.typing) return;
     if (String(e.value) !== String(v)) e.value = v;
   }
+  root.addEventListener("input", e => { if (e.target.matches("input[type=number], input[type=text]")) e.target.dataset.typing = "1"; });
+  root.addEventListener("change", e => { delete e.target.dataset.typing; }, true);
+  root.addEventListener("focusout", e => { if (e.target.dataset) delete e.target.dataset.typing; });
 
   function setPlaying(p) {
     app.playing = p;
@@ -200,7 +255,7 @@ export function mount(root, transport, options = {}) {
       p.innerHTML = "";
       for (let i = 0; i < n; i++) {
         const b = doc.createElement("button");
-        b.className = "swatch"; b.style.background = PALETTE[i]; b.textContent = (i + 1) % 10; b.title = `class ${i} (key ${(i + 1) % 10})`;
+        b.className = "swatch"; b.style.background = PALETTE[i]; b.textContent = i; b.title = `class ${i} (key ${i})`;
         b.addEventListener("click", () => selectClass(i));
         p.appendChild(b);
       }
@@ -229,20 +284,44 @@ export function mount(root, transport, options = {}) {
     if (!layers.length) box.innerHTML = `<div class="muted">No hidden layer: the linear classifier.</div>`;
     $("add-layer").disabled = layers.length >= 8;
   }
+  // Sizes outside 1..256 are corrected in the box, and the page says so (the server would refuse them).
   function readLayers() {
-    return [...$("layers").querySelectorAll(".layer-row")].map(r => ({
-      units: Math.round(+r.querySelector("input").value), activation: r.querySelector("select").value }));
+    return [...$("layers").querySelectorAll(".layer-row")].map((r, i) => {
+      const input = r.querySelector("input"), raw = input.value.trim(), v = Math.round(Number(raw));
+      let units = v;
+      if (!(Number.isFinite(v) && raw !== "" && v >= 1 && v <= 256)) {
+        units = Number.isFinite(v) && raw !== "" ? Math.min(256, Math.max(1, v)) : 8;
+        input.value = units;
+        showError(`Layer ${i + 1}: "${raw}" units is outside 1 to 256; set to ${units}.`);
+      }
+      return { units, activation: r.querySelector("select").value };
+    });
   }
   function sendLayers() { send({ type: "set_network", layers: readLayers() }); }
 
   function buildHiddenSelect(s) {
     const hidden = s.sizes.slice(1, -1), L = $("hs-layer"), key = hidden.join(",");
+    if (L.dataset.key !== key || app.hiddenRun !== s.run) app.hiddenAuto = hidden.length > 0;
+    app.hiddenRun = s.run;
     if (L.dataset.key !== key) {
       L.dataset.key = key;
       L.innerHTML = hidden.map((n, i) => `<option value="${i + 1}">${i + 1}</option>`).join("");
       fillUnits();
       if (hidden.length) sendHidden(); else { app.hiddenMsg = null; drawHidden($("hidden"), null, [], s.config.task); }
     }
+  }
+  // The hidden-space view opens on the two units of the layer that are alive over the most of the view
+  // (a dead ReLU, zero everywhere, would draw a single point); the thumbnails' values tell which.
+  function pickLiveUnits(f) {
+    app.hiddenAuto = false;
+    const layer = +$("hs-layer").value, units = f.layers[layer - 1];
+    if (!units || units.length < 2) return;
+    const alive = units.map((v, j) => [v.reduce((n, a) => n + (a !== 0), 0), j]);
+    alive.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const [i, j] = [alive[0][1], alive[1][1]].sort((a, b) => a - b);
+    if (+$("hs-i").value === i && +$("hs-j").value === j) return;
+    $("hs-i").value = String(i); $("hs-j").value = String(j);
+    sendHidden();
   }
   function fillUnits() {
     const n = app.state.sizes[+$("hs-layer").value] || 0;
@@ -264,7 +343,8 @@ export function mount(root, transport, options = {}) {
   app.click = ({ x, y, px, py, button, shift, ctrl }) => {
     const reg = app.state.config.task === "regression";
     const r4 = v => Math.round(v * 1e4) / 1e4;   // clicks are not more precise than this; keeps links short
-    if (button === 2 || ctrl) { send({ type: "remove_point", x, y }); return; }
+    app.clickT0 = performance.now();
+    if (button === 2 || ctrl || (button === 0 && app.mode === "remove")) { send({ type: "remove_point", x, y }); return; }
     if (button !== 0) return;
     if (app.mode === "trace") {
       const i = view.nearest(px, py);
@@ -342,11 +422,13 @@ export function mount(root, transport, options = {}) {
   $("split").oninput = e => { $("split-v").textContent = Math.round(e.target.value * 100) + "%"; send({ type: "set_split", test_fraction: +e.target.value }); };
   $("regenerate").onclick = () => send({ type: "regenerate" });
   $("clear").onclick = () => send({ type: "clear_points" });
-  $("mode-add").onclick = () => setMode("add");
-  $("mode-trace").onclick = () => setMode("trace");
+  // What a click (or a tap) on the map does: add a point, remove the nearest, or trace a token.
+  const MODES = ["add", "remove", "trace"];
+  for (const m of MODES) $("mode-" + m).onclick = () => setMode(m);
   function setMode(m) {
     app.mode = m;
-    if (m === "add") { view.traceMark = null; view.draw(); } $("mode-add").classList.toggle("active", m === "add"); $("mode-trace").classList.toggle("active", m === "trace"); }
+    for (const k of MODES) $("mode-" + k).classList.toggle("active", k === m);
+  }
   $("add-layer").onclick = () => {
     const layers = readLayers();
     layers.push({ units: layers.length ? layers[layers.length - 1].units : 8, activation: "relu" });
@@ -419,7 +501,7 @@ export function mount(root, transport, options = {}) {
   if (keys) doc.addEventListener("keydown", e => {
     const tag = (e.target.tagName || "").toLowerCase();
     if (["input", "select", "textarea"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
-    if (/^[0-9]$/.test(e.key)) { selectClass((+e.key + 9) % 10); e.preventDefault(); }
+    if (/^[0-9]$/.test(e.key)) { selectClass(+e.key); e.preventDefault(); }
     else if (e.key === " " && tag !== "button") { $("play").click(); e.preventDefault(); }   // a focused button takes its own space
   });
   function startHash() { return url ? location.hash.slice(1) : (options.hash || ""); }

@@ -115,6 +115,12 @@ export class Thumbs {
         c.dataset.layer = l + 1; c.dataset.unit = j; c.title = `layer ${l + 1}, unit ${j}`;
         c.addEventListener("mouseenter", () => this.app.focusUnit(l + 1, j));
         c.addEventListener("mouseleave", () => this.app.focusUnit(null));
+        // a phone has no hover: a tap shows the unit, a second tap the decision map again
+        c.addEventListener("pointerup", e => {
+          if (e.pointerType !== "touch") return;
+          const on = this.app.focus && this.app.focus[0] === l + 1 && this.app.focus[1] === j;
+          this.app.focusUnit(on ? null : l + 1, j);
+        });
         grid.appendChild(c); row.push(c);
       }
       box.appendChild(grid); this.el.appendChild(box); this.canvases.push(row);
@@ -181,35 +187,45 @@ const mat = (A, r = 6, c = 6) => {
   return `<table>${rows}${A.length > r ? `<tr><td>⋮ (${A.length}×${A[0].length})</td></tr>` : ""}</table>`;
 };
 
+// g'(z) of each activation, from z and h = g(z): the ReLU's is the unit step u(z) = 1[z > 0] (0 at z = 0).
+const DACT = {
+  relu: (z, h) => (z > 0 ? 1 : 0), leaky_relu: (z, h) => (z > 0 ? 1 : 0.01), tanh: (z, h) => 1 - h * h,
+  sigmoid: (z, h) => h * (1 - h), identity: () => 1,
+};
+
+// The chain rule in the order it is computed: dL/dz(L), dL/dW(L), dL/db(L), dL/dh(L-1), g'(z(L-1)), dL/dz(L-1), ...
 export function renderTrace(el, t) {
   const L = t.layers.length, cls = t.task === "classification";
+  const row = (name, eq, val) => `<tr><th>${name}</th><td class="eq">${eq}</td><td style="text-align:left">${val}</td></tr>`;
   const rows = [];
   rows.push(`<div><b>token</b> x = ${vec(t.x)}, ${cls ? `class y = ${t.target}` : `target y = ${fmt(t.target, 4)}`}</div>`);
   rows.push("<h4>Forward</h4><table>");
   t.layers.forEach((r, i) => {
     const l = r.layer;
-    rows.push(`<tr><th>z${l}</th><td class="eq">= W${l} ${i ? `h${l - 1}` : "x"} + b${l}</td><td style="text-align:left">${vec(r.z)}</td></tr>`);
-    if (r.h) rows.push(`<tr><th>h${l}</th><td class="eq">= ${r.activation}(z${l})</td><td style="text-align:left">${vec(r.h)}</td></tr>`);
+    rows.push(row(`z${l}`, `= W${l} ${i ? `h${l - 1}` : "x"} + b${l}`, vec(r.z)));
+    if (r.h) rows.push(row(`h${l}`, `= ${r.activation === "relu" ? "max(0, z" + l + ")" : r.activation + "(z" + l + ")"}`, vec(r.h)));
   });
-  rows.push(`<tr><th>f</th><td class="eq">${cls ? `= softmax(z${L})` : `= z${L}`}</td><td style="text-align:left">${vec(t.f)}</td></tr>`);
-  rows.push(`<tr><th>L</th><td class="eq">${cls ? `= −log f[${t.target}]` : "= ½ (f − y)²"}</td><td style="text-align:left">${fmt(t.loss, 5)}</td></tr></table>`);
-  rows.push("<h4>Backward (chain rule)</h4><table>");
+  rows.push(row("f", cls ? `= softmax(z${L})` : `= z${L}`, vec(t.f)));
+  rows.push(row("L", cls ? `= −log f_${t.target}` : "= ½ (f − y)²", fmt(t.loss, 5)) + "</table>");
+  rows.push("<h4>Backward (chain rule, in the order computed)</h4><table>");
   for (let i = L - 1; i >= 0; i--) {
-    const r = t.layers[i], l = r.layer;
-    const why = i === L - 1 ? (cls ? "= f − 1[y=k]" : "= f − y") : `= dL/dh${l} ⊙ g'(z${l})`;
-    rows.push(`<tr><th>dL/dz${l}</th><td class="eq">${why}</td><td style="text-align:left">${vec(r.dz)}</td></tr>`);
-    rows.push(`<tr><th>dL/db${l}</th><td class="eq">= dL/dz${l}</td><td style="text-align:left">${vec(r.db)}</td></tr>`);
-    if (r.dh) rows.push(`<tr><th>dL/dh${l}</th><td class="eq">= W${l + 1}ᵀ dL/dz${l + 1}</td><td style="text-align:left">${vec(r.dh)}</td></tr>`);
+    const r = t.layers[i], l = r.layer, below = i ? `h${l - 1}` : "x";
+    if (i === L - 1) rows.push(row(`dL/dz${l}`, cls ? "= f − 1[y=k]" : "= f − y", vec(r.dz)));
+    else {
+      const dact = DACT[r.activation] || DACT.identity, mask = r.z.map((z, j) => dact(z, r.h[j]));
+      const relu = r.activation === "relu";
+      rows.push(row(`dL/dh${l}`, `= W${l + 1}ᵀ dL/dz${l + 1}`, vec(r.dh)));
+      rows.push(row(relu ? `u(z${l})` : `g'(z${l})`, relu ? `= 1[z${l} > 0] (ReLU mask)` : `(${r.activation})`, vec(mask)));
+      rows.push(row(`dL/dz${l}`, `= dL/dh${l} ⊙ ${relu ? "u" : "g'"}(z${l})`, vec(r.dz)));
+    }
+    rows.push(row(`dL/dW${l}`, `= dL/dz${l} ${below}ᵀ`, mat(r.dW)));
+    rows.push(row(`dL/db${l}`, `= dL/dz${l}`, vec(r.db)));
   }
   rows.push("</table>");
-  for (let i = L - 1; i >= 0; i--) {
-    const r = t.layers[i], l = r.layer;
-    rows.push(`<h4>dL/dW${l} = dL/dz${l} ${i ? `h${l - 1}` : "x"}ᵀ</h4>${mat(r.dW)}`);
-  }
-  rows.push(`<h4>One SGD step on this token (lr ${fmt(t.lr, 4)}${t.weight_decay ? `, L2 ${t.weight_decay}` : ""})</h4>`);
+  rows.push(`<h4>One SGD step on this token: W ← W − η dL/dW (η = ${fmt(t.lr, 4)}${t.weight_decay ? `, L2 ${t.weight_decay}` : ""})</h4>`);
   for (let i = L - 1; i >= 0; i--) {
     const r = t.layers[i];
-    rows.push(`<div>ΔW${r.layer} = −lr·dL/dW${r.layer}${t.weight_decay ? ` − lr·L2·W${r.layer}` : ""}</div>${mat(r.dW_step)}<div>Δb${r.layer} = ${vec(r.db_step)}</div>`);
+    rows.push(`<div>ΔW${r.layer} = −η dL/dW${r.layer}${t.weight_decay ? ` − η L2 W${r.layer}` : ""}</div>${mat(r.dW_step)}<div>Δb${r.layer} = ${vec(r.db_step)}</div>`);
   }
   rows.push(`<div>loss ${fmt(t.loss, 5)} → <b>${fmt(t.loss_after, 5)}</b>; f ${vec(t.f)} → ${vec(t.f_after)}</div>`);
   el.classList.remove("muted");
