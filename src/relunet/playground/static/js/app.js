@@ -45,10 +45,15 @@ export function mount(root, transport, options = {}) {
     transport.send(msg);
   }
   app.send = send;
+  app.busy = {};   // milliseconds spent handling each kind of message (measure.py reports them)
   transport.onMessage(data => {
-    if (data instanceof ArrayBuffer) onFrame(decodeFrame(data));
-    else if (ArrayBuffer.isView(data)) onFrame(decodeFrame(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
-    else onJson(data);
+    const t0 = performance.now();
+    let kind;
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+      const f = decodeFrame(data instanceof ArrayBuffer ? data : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      kind = "frame" + f.kind; onFrame(f);
+    } else { kind = data.type; onJson(data); }
+    app.busy[kind] = (app.busy[kind] || 0) + performance.now() - t0;
   });
   let everClosed = false;
   transport.onStatus(s => {
@@ -62,7 +67,7 @@ export function mount(root, transport, options = {}) {
       everClosed = true; setPlaying(false);
       showStatus({ level: "error", message: "Disconnected from the playground server: training has stopped and the numbers above are the last ones received. Restart `relunet playground` and press Reconnect." });
     }
-    else if (everClosed) send({ type: "hello", hash: app.state ? app.state.hash : startHash() });
+    else if (everClosed) { send({ type: "hello", hash: app.state ? app.state.hash : startHash() }); send({ type: "lecture" }); }
   });
   $("reconnect").onclick = () => transport.reconnect();
 
@@ -72,6 +77,7 @@ export function mount(root, transport, options = {}) {
     switch (m.type) {
       case "state": applyState(m); break;
       case "metrics": applyMetrics(m); break;
+      case "metrics_b": applyCompare(m); break;
       case "weights": for (const p of PANELS) if (p.onWeights) p.onWeights(m, ctx); app.lastWeights = m; view.hinges = m.hinges; graph.update(m, app.state?.config.task); view.draw(); break;
       case "hidden": app.hiddenMsg = m; drawHidden($("hidden"), m, app.state?.points || [], app.state?.config.task); break;
       case "trace": applyTrace(m); break;
@@ -137,6 +143,7 @@ export function mount(root, transport, options = {}) {
   }
 
   function onFrame(f) {
+    if (f.twin) { viewB.setFrame(f); return; }
     if (f.kind === REGIONS) { view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
     if (f.kind === MODEL) { download(new Blob([f.data], { type: "application/octet-stream" }), "relunet-playground.npz"); return; }
     if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); if (app.hiddenAuto) pickLiveUnits(f); return; }
@@ -154,8 +161,9 @@ export function mount(root, transport, options = {}) {
     const c = s.config;
     if (url) history.replaceState(null, "", "#" + s.hash);
     view.task = c.task; view.points = s.points; view.firstActivation = s.activations[0];
+    viewB.task = c.task; viewB.points = s.points; viewB.discretize = c.discretize; viewB.showHinges = c.hinges;
     view.discretize = c.discretize; view.showHinges = c.hinges;
-    if (!view.interacting) view.box = s.box.slice();
+    if (!view.interacting) { view.box = s.box.slice(); viewB.box = s.box.slice(); viewB.draw(); }
     // controls
     for (const t of ["classification", "regression"]) $("task-" + t).classList.toggle("active", c.task === t);
     const sel = $("dataset");
@@ -199,6 +207,8 @@ export function mount(root, transport, options = {}) {
     if (first || !old || old.run !== s.run) curves.clear();
     view.draw();
     for (const p of PANELS) if (p.onState) p.onState(s, ctx);
+    // how long a click on the map took to come back painted (measure.py reports it)
+    if (app.awaitClick) { app.awaitClick = false; requestAnimationFrame(() => { app.clickMs = performance.now() - app.clickT0; }); }
   }
 
   function applyMetrics(m) {
@@ -214,6 +224,7 @@ export function mount(root, transport, options = {}) {
     curves.add(m); curves.draw(task);
     setPlaying(m.playing);
     showStatus(m.status);
+    if (m.playing && view.anim) anim.end();    // training moves the weights on: back to the live map
   }
 
   // ============================================================================================ controls
@@ -337,13 +348,14 @@ export function mount(root, transport, options = {}) {
   // main view callbacks
   let boxTimer = null;
   app.boxChanged = (box, now) => {
+    viewB.box = box.slice(); viewB.draw();
     clearTimeout(boxTimer);
     boxTimer = setTimeout(() => send({ type: "set_view", box }), now ? 0 : 60);
   };
   app.click = ({ x, y, px, py, button, shift, ctrl }) => {
     const reg = app.state.config.task === "regression";
     const r4 = v => Math.round(v * 1e4) / 1e4;   // clicks are not more precise than this; keeps links short
-    app.clickT0 = performance.now();
+    app.clickT0 = performance.now(); app.awaitClick = true;
     if (button === 2 || ctrl || (button === 0 && app.mode === "remove")) { send({ type: "remove_point", x, y }); return; }
     if (button !== 0) return;
     if (app.mode === "trace") {
@@ -490,6 +502,93 @@ export function mount(root, transport, options = {}) {
     send({ type: "load_model", data: btoa(s) }); e.target.value = "";
   };
 
+  // ------------------------------------------------------------------------------------------ compare (run B)
+  const appB = {
+    boxChanged: (box, now) => { view.box = box.slice(); view.draw(); app.boxChanged(box, now); },
+    click: () => {},
+    hover: (x, y, px, py) => viewB.showTip(`(${fmt(x, 3)}, ${fmt(y, 3)})`, px, py),
+  };
+  const viewB = new MainView($("map-b"), $("tip-b"), appB);
+  app.viewB = viewB;
+  const describe = (sizes, o) => `${sizes.join("–")}, ${o.optimizer}, lr ${o.lr}, batch ${o.batch_size}`;
+  function applyCompare(m) {
+    const on = !m.off;
+    app.compare = on ? m : null;
+    $("map-b-wrap").hidden = !on; $("map-title-a").hidden = !on; $("cmp-on").checked = on;
+    $("cmp-controls").classList.toggle("muted", !on);
+    if (!on) { curves.dataB = null; curves.draw(app.state?.config.task); return; }
+    viewB.hinges = m.hinges || null; viewB.firstActivation = m.settings.layers.length ? m.settings.layers[0].activation : null;
+    $("map-title-b").textContent = "B: " + describe(m.sizes, m.settings) + (m.status ? " — " + m.status.message : "");
+    if (app.state) $("map-title-a").textContent = "A: " + describe(app.state.sizes, app.state.config);
+    setVal("cmp-net", m.settings.layers.map(l => l.units + (l.activation === "relu" ? "" : l.activation[0])).join(","));
+    setVal("cmp-optimizer", m.settings.optimizer); setVal("cmp-lr", m.settings.lr); setVal("cmp-batch_size", m.settings.batch_size);
+    curves.addB(m); curves.draw(app.state?.config.task);
+  }
+  const ACT_LETTER = { r: "relu", l: "leaky_relu", t: "tanh", s: "sigmoid", i: "identity" };
+  function sendCompare(extra = {}) {
+    const msg = { type: "compare", on: $("cmp-on").checked };
+    if (msg.on) {
+      const net = $("cmp-net").value.trim();
+      msg.layers = net === "" ? [] : net.split(/[ ,]+/).map(t => ({ units: Math.min(256, Math.max(1, parseInt(t, 10) || 1)), activation: ACT_LETTER[t.replace(/[0-9]/g, "")[0]] || "relu" }));
+      msg.optimizer = $("cmp-optimizer").value;
+      const lr = Number($("cmp-lr").value), bs = Math.round(Number($("cmp-batch_size").value));
+      if (lr > 0) msg.lr = lr;
+      if (bs >= 1) msg.batch_size = bs;
+      Object.assign(msg, extra);
+    }
+    send(msg);
+  }
+  $("cmp-on").onchange = () => {
+    if ($("cmp-on").checked && app.state && !app.compare) {   // B starts as a copy of A; change what differs
+      const c = app.state.config;
+      $("cmp-net").value = c.layers.map(l => l.units).join(","); $("cmp-optimizer").value = c.optimizer;
+      $("cmp-lr").value = c.lr; $("cmp-batch_size").value = c.batch_size;
+    }
+    sendCompare();
+  };
+  for (const id of ["cmp-net", "cmp-optimizer", "cmp-lr", "cmp-batch_size"]) $(id).addEventListener("change", () => { if ($("cmp-on").checked) sendCompare(); });
+  const preset = changes => { $("cmp-on").checked = true; $("cmp-on").onchange(); sendCompare(changes); };
+  $("cmp-preset-linear").onclick = () => preset({ layers: [] });
+  $("cmp-preset-batch").onclick = () => preset({ batch_size: 32 });
+  $("cmp-preset-lr").onclick = () => preset({ lr: Math.min(10, (app.state?.config.lr || 0.1) * 10) });
+
+  // ------------------------------------------------------------------------------------------ record a video
+  // The map(s) and the curves are copied into one canvas every animation frame; its stream goes to a
+  // MediaRecorder, and the WebM file is downloaded when the recording stops.
+  let recording = null;
+  $("record").onclick = () => (recording ? recording.stop() : startRecording());
+  function startRecording() {
+    if (typeof MediaRecorder === "undefined") { showError("This browser cannot record video (no MediaRecorder)."); return; }
+    const maps = [view.canvas].concat($("map-b-wrap").hidden ? [] : [viewB.canvas]);
+    const charts = [$("curve-loss"), $("curve-acc")];
+    const mapW = maps.reduce((w, c) => w + c.width, 0), mapH = Math.max(...maps.map(c => c.height));
+    const chartH = Math.round(mapW / 2 * charts[0].height / Math.max(1, charts[0].width));
+    const out = doc.createElement("canvas");
+    out.width = mapW + (mapW % 2); out.height = mapH + chartH + ((mapH + chartH) % 2);
+    const ctx = out.getContext("2d");
+    const paint = () => {
+      ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, out.width, out.height);
+      let x = 0;
+      for (const c of maps) { ctx.drawImage(c, x, 0); x += c.width; }
+      charts.forEach((c, i) => { if (c.width) ctx.drawImage(c, i * mapW / 2, mapH, mapW / 2, chartH); });
+    };
+    paint();
+    const type = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find(t => MediaRecorder.isTypeSupported(t));
+    const rec = new MediaRecorder(out.captureStream(30), type ? { mimeType: type } : {});
+    const chunks = [];
+    let raf = 0;
+    const loop = () => { paint(); raf = requestAnimationFrame(loop); };
+    rec.ondataavailable = e => { if (e.data.size) chunks.push(e.data); };
+    rec.onstop = () => {
+      cancelAnimationFrame(raf); recording = null;
+      $("record").innerHTML = "&#9679; Record"; $("record").classList.remove("recording");
+      download(new Blob(chunks, { type: "video/webm" }), "relunet-run.webm");
+    };
+    rec.start(250);
+    recording = rec; loop();
+    $("record").innerHTML = "&#9632; Stop recording"; $("record").classList.add("recording");
+  }
+
   function download(blob, name) {
     const a = doc.createElement("a");
     a.href = URL.createObjectURL(blob); a.download = name;
@@ -523,5 +622,6 @@ export function mount(root, transport, options = {}) {
   app.ctx = ctx;
 
   send({ type: "hello", hash: startHash() });
+  send({ type: "lecture" });
   return app;
 }

@@ -23,16 +23,20 @@ export function metricsTable(el, m, task) {
     rows.map(([label, k]) => `<tr><td>${label}</td><td data-k="train-${k}">${cell(m.train, k)}</td><td data-k="test-${k}">${cell(m.test, k)}</td></tr>`).join("");
 }
 
+// Loss and accuracy (or R²) curves over epochs; with a comparison, run B's curves (purple) over run A's.
 export class Curves {
   constructor(lossCanvas, accCanvas) { this.lossC = lossCanvas; this.accC = accCanvas; this.clear(); }
-  clear() { this.run = null; this.data = []; }
-  add(m) {
-    if (m.run !== this.run) { this.data = []; this.run = m.run; }
-    const last = this.data[this.data.length - 1];
-    if (last && last.e === m.epoch_float && last.u === m.updates) return;
+  clear() { this.run = null; this.data = []; this.dataB = null; }
+  add(m) { this.data = this._add(this.data, m); }
+  addB(m) { this.dataB = this._add(this.dataB || [], m); }
+  _add(data, m) {
+    if (m.run !== this.run) { this.data = []; this.dataB = this.dataB && []; this.run = m.run; data = []; }
+    const last = data[data.length - 1];
+    if (last && last.e === m.epoch_float && last.u === m.updates) return data;
     const acc = s => s ? (s.accuracy ?? s.r2 ?? null) : null;
-    this.data.push({ e: m.epoch_float, u: m.updates, tl: m.train?.loss, vl: m.test?.loss, ta: acc(m.train), va: acc(m.test) });
-    if (this.data.length > 1500) this.data = this.data.filter((_, i) => i % 2 === 0 || i === this.data.length - 1);
+    data.push({ e: m.epoch_float, u: m.updates, tl: m.train?.loss, vl: m.test?.loss, ta: acc(m.train), va: acc(m.test) });
+    if (data.length > 1500) data = data.filter((_, i) => i % 2 === 0 || i === data.length - 1);
+    return data;
   }
   draw(task) {
     this._chart(this.lossC, "loss", "tl", "vl", true);
@@ -42,17 +46,20 @@ export class Curves {
     const [ctx, W, H] = setupCanvas(c), L = 40, R = 8, T = 16, B = 18;
     ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#374151"; ctx.textBaseline = "top";
     ctx.fillText(title, L, 1);
-    const d = this.data;
-    const leg = [["train", "#2563eb", []], ["test", "#ea580c", [4, 3]]];
-    leg.forEach(([n, col, dash], i) => {
-      const x = W - 110 + i * 55; ctx.strokeStyle = col; ctx.setLineDash(dash); ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.moveTo(x, 7); ctx.lineTo(x + 16, 7); ctx.stroke(); ctx.setLineDash([]);
-      ctx.fillText(n, x + 20, 1);
+    const two = !!(this.dataB && this.dataB.length);
+    const series = [[this.data, a, "#2563eb", [], two ? "A train" : "train"], [this.data, b, "#ea580c", [4, 3], two ? "A test" : "test"]];
+    if (two) series.push([this.dataB, a, "#7c3aed", [], "B train"], [this.dataB, b, "#7c3aed", [2, 2], "B test"]);
+    const shown = series.filter(([d, k]) => d.some(p => p[k] !== null && p[k] !== undefined));
+    shown.forEach(([, , col, dash, n], i) => {
+      const x = W - 56 * (shown.length - i); ctx.strokeStyle = col; ctx.setLineDash(dash); ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.moveTo(x, 7); ctx.lineTo(x + 12, 7); ctx.stroke(); ctx.setLineDash([]);
+      ctx.fillText(n, x + 15, 1);
     });
-    const vals = d.flatMap(p => [p[a], p[b]]).filter(v => v !== null && v !== undefined && Number.isFinite(v) && (!log || v > 0));
+    const all = two ? this.data.concat(this.dataB) : this.data;
+    const vals = all.flatMap(p => [p[a], p[b]]).filter(v => v !== null && v !== undefined && Number.isFinite(v) && (!log || v > 0));
     ctx.strokeStyle = "#d1d5db"; ctx.strokeRect(L + .5, T + .5, W - L - R, H - T - B);
-    if (d.length < 2 || !vals.length) return;
-    const e0 = d[0].e, e1 = Math.max(d[d.length - 1].e, e0 + 1e-9);
+    if (all.length < 2 || !vals.length) return;
+    const e0 = Math.min(...all.map(p => p.e)), e1 = Math.max(Math.max(...all.map(p => p.e)), e0 + 1e-9);
     let lo = Math.min(...vals), hi = Math.max(...vals);
     if (!log) { lo = Math.max(-1, Math.min(0, lo)); hi = 1; }   // accuracy in [0, 1]; R^2 shown from -1
     const tf = v => log ? Math.log10(v) : v;
@@ -63,7 +70,9 @@ export class Curves {
     for (const v of yt) ctx.fillText(tick(v), L - 4, Y(v));
     ctx.textAlign = "center"; ctx.textBaseline = "top";
     for (const v of niceTicks(e0, e1, 4)) ctx.fillText(String(+v.toFixed(2)), X(v), H - B + 3);
-    for (const [k, col, dash] of [[a, "#2563eb", []], [b, "#ea580c", [4, 3]]]) {
+    ctx.textAlign = "right"; ctx.fillText("epoch", W - R, H - B + 3);
+    ctx.textAlign = "left";
+    for (const [d, k, col, dash] of series) {
       ctx.strokeStyle = col; ctx.setLineDash(dash); ctx.lineWidth = 1.6; ctx.beginPath();
       let started = false;
       for (const p of d) {

@@ -1,6 +1,20 @@
 // The main view: decision map (or a hovered unit's map, or the regression curve), axes, points, hinge lines.
 import { CLASS_LUT, PALETTE, signed, fmt } from "./colors.js";
 import { MAP, UNIT, CURVE } from "./frames.js";
+import { strokeRegions } from "./regions-draw.js";
+
+// One drawing worker for the exact regions of every view on the page (null where workers cannot draw).
+let regionsWorker;
+function drawingWorker() {
+  if (regionsWorker === undefined) {
+    try {
+      regionsWorker = typeof OffscreenCanvas === "undefined" ? null :
+        new Worker(new URL("./regions-worker.js", import.meta.url), { type: "module" });
+    } catch (e) { regionsWorker = null; }
+  }
+  return regionsWorker;
+}
+let requests = 0;
 
 const M = { l: 46, r: 10, t: 8, b: 30 };   // plot margins in CSS pixels
 
@@ -44,7 +58,7 @@ export class MainView {
     this.W = r.width; this.H = r.height;
     this.canvas.width = Math.round(r.width * dpr); this.canvas.height = Math.round(r.height * dpr);
     this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    this.regionsBitmap = null;
+    this._requestRegions();
     this.draw();
   }
   get pw() { return this.W - M.l - M.r; }
@@ -83,10 +97,21 @@ export class MainView {
   draw() {
     if (this.pending) return;
     this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this.drawNow(); });
+    requestAnimationFrame(() => {
+      this.pending = false;
+      const t0 = performance.now();
+      this.drawNow();
+      if (this.app.busy) this.app.busy.draw = (this.app.busy.draw || 0) + performance.now() - t0;
+    });
   }
 
-  set regions(r) { this._regions = r; this.regionsBitmap = null; this.draw(); }
+  // The exact overlay is stroked into a bitmap once per REGIONS frame (in a worker when possible); every paint
+  // copies the latest bitmap, so the page never strokes thousands of polygons in an animation frame.
+  set regions(r) {
+    this._regions = r;
+    if (!r) { this.regionsBitmap = null; this.draw(); return; }
+    this._requestRegions();
+  }
   get regions() { return this._regions; }
 
   drawNow() {
@@ -107,7 +132,7 @@ export class MainView {
       ctx.drawImage(this.off, a, b, c - a, d - b);
     }
     this._grid();
-    if (this._regions && this.task === "classification" && !(f && f.kind === UNIT) && !this.anim) this._drawRegions(this._regions);
+    if (this._regions && this.task === "classification" && !(f && f.kind === UNIT) && !this.anim) this._drawRegions();
     // hinge lines belong to ReLU-family first layers: there z = 0 is where the unit's slope changes
     const hinged = this.task === "classification" && this.hinges && ["relu", "leaky_relu"].includes(this.firstActivation);
     if (this.anim && this.anim.hingesOld) { this._hinges(false, this.anim.hingesOld, true); this._hinges(false, this.anim.hingesNow); }
@@ -122,41 +147,45 @@ export class MainView {
     this._axes();
   }
 
-  // The exact overlay (relunet.pwl): every linear region outlined thinly, the decision boundary in bold.
-  // Thousands of polygons are stroked once into a bitmap covering the overlay's box; each paint copies it.
-  _drawRegions(r) {
-    const dpr = window.devicePixelRatio || 1;
-    if (!this.regionsBitmap) this.regionsBitmap = this._regionsBitmap(r, Math.round(this.pw * dpr), Math.round(this.ph * dpr));
-    const [a, b] = this.toPx(r.box[0], r.box[3]), [c, d] = this.toPx(r.box[1], r.box[2]);
-    this.ctx.drawImage(this.regionsBitmap, a, b, c - a, d - b);
+  _drawRegions() {
+    const bmp = this.regionsBitmap;
+    if (!bmp) return;
+    const [a, b] = this.toPx(bmp.box[0], bmp.box[3]), [c, d] = this.toPx(bmp.box[1], bmp.box[2]);
+    this.ctx.drawImage(bmp.image, a, b, c - a, d - b);
   }
 
-  _regionsBitmap(r, w, h) {
-    const bmp = document.createElement("canvas");
-    bmp.width = Math.max(1, w); bmp.height = Math.max(1, h);
-    const ctx = bmp.getContext("2d"), [x0, x1, y0, y1] = r.box, v = r.vertices, k = w / 640;
-    const sx = w / (x1 - x0), sy = h / (y1 - y0);
-    ctx.strokeStyle = "rgba(17, 24, 39, 0.28)"; ctx.lineWidth = Math.max(0.6, 0.9 * k);
-    ctx.beginPath();
-    let i0 = 0;
-    for (let i = 0; i < r.counts.length; i++) {
-      const n = r.counts[i];
-      for (let j = 0; j < n; j++) {
-        const px = (v[2 * (i0 + j)] - x0) * sx, py = (y1 - v[2 * (i0 + j) + 1]) * sy;
-        if (j === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+  _requestRegions() {
+    const r = this._regions, dpr = window.devicePixelRatio || 1;
+    if (!r || !this.W) return;
+    const w = Math.max(1, Math.round(this.pw * dpr)), h = Math.max(1, Math.round(this.ph * dpr));
+    const worker = drawingWorker();
+    if (!worker) {               // draw here, at most once per 250 ms (the newest frame wins)
+      const now = performance.now();
+      if (this._regionsAt && now - this._regionsAt < 250) {
+        clearTimeout(this._regionsTimer); this._regionsTimer = setTimeout(() => this._requestRegions(), 250);
+        return;
       }
-      if (n) ctx.closePath();
-      i0 += n;
+      this._regionsAt = now;
+      const c = document.createElement("canvas"); c.width = w; c.height = h;
+      strokeRegions(c.getContext("2d"), r, w, h);
+      this.regionsBitmap = { image: c, box: r.box };
+      if (this.app.busy) this.app.busy.regions = (this.app.busy.regions || 0) + performance.now() - now;
+      this.draw();
+      return;
     }
-    ctx.stroke();
-    const s = r.segments;
-    ctx.strokeStyle = "#111827"; ctx.lineWidth = Math.max(2.6, 3.6 * k); ctx.lineCap = "round";
-    ctx.beginPath();
-    for (let i = 0; i < s.length; i += 4) {
-      ctx.moveTo((s[i] - x0) * sx, (y1 - s[i + 1]) * sy); ctx.lineTo((s[i + 2] - x0) * sx, (y1 - s[i + 3]) * sy);
-    }
-    ctx.stroke();
-    return bmp;
+    if (this._regionsBusy) { this._regionsQueued = true; return; }   // one at a time; the newest waits
+    const id = ++requests;
+    this._regionsBusy = id;
+    const done = e => {
+      if (e.data.id !== id) return;
+      worker.removeEventListener("message", done);
+      this._regionsBusy = 0;
+      if (this._regions) { this.regionsBitmap = { image: e.data.bitmap, box: r.box }; this.draw(); }
+      if (this._regionsQueued) { this._regionsQueued = false; this._requestRegions(); }
+    };
+    worker.addEventListener("message", done);
+    const { counts, vertices, segments, box } = r;
+    worker.postMessage({ id, regions: { counts, vertices, segments, box }, w, h });
   }
 
   _grid() {
@@ -194,18 +223,15 @@ export class MainView {
 
   // Hinge lines w_j x + b_j = 0 of the first layer, each labelled with its unit j. `ghost`: an old position.
   _hinges(onlyHighlight = false, hinges = this.hinges, ghost = false) {
-    const ctx = this.ctx, { W, b } = hinges, [x0, x1, y0, y1] = this.box;
+    const ctx = this.ctx, { W, b } = hinges;
     const labels = !ghost && W.length <= 32;
     ctx.font = "bold 11px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
     for (let j = 0; j < W.length; j++) {
       const on = this.highlight && this.highlight[0] === 1 && this.highlight[1] === j;
       if (onlyHighlight && !on) continue;
-      const [w1, w2] = W[j], bj = b[j];
-      let p, q;
-      if (Math.abs(w2) > Math.abs(w1)) { p = [x0, -(w1 * x0 + bj) / w2]; q = [x1, -(w1 * x1 + bj) / w2]; }
-      else if (Math.abs(w1) > 0) { p = [-(w2 * y0 + bj) / w1, y0]; q = [-(w2 * y1 + bj) / w1, y1]; }
-      else continue;
-      const [a, c] = this.toPx(...p), [d, e] = this.toPx(...q);
+      const seg = clipLine(W[j][0], W[j][1], b[j], this.box);
+      if (!seg) continue;                      // the line misses the view
+      const [a, c] = this.toPx(...seg[0]), [d, e] = this.toPx(...seg[1]);
       ctx.strokeStyle = ghost ? "rgba(17,24,39,0.35)" : on ? "#111827" : "rgba(17,24,39,0.45)";
       ctx.lineWidth = on ? 2.5 : ghost ? 1 : 1.2;
       ctx.setLineDash(on ? [] : ghost ? [2, 3] : [5, 3]);
@@ -328,6 +354,20 @@ export class MainView {
       this.draw(); this.app.boxChanged(this.box, true);
     }, { passive: false });
   }
+}
+
+// The piece of the line w1 x + w2 y + b = 0 inside box [x0, x1, y0, y1]: [[x, y], [x, y]], or null.
+export function clipLine(w1, w2, b, box) {
+  const [x0, x1, y0, y1] = box, ex = (x1 - x0) * 1e-9, ey = (y1 - y0) * 1e-9, pts = [];
+  if (w2 !== 0) for (const x of [x0, x1]) { const y = -(w1 * x + b) / w2; if (y >= y0 - ey && y <= y1 + ey) pts.push([x, y]); }
+  if (w1 !== 0) for (const y of [y0, y1]) { const x = -(w2 * y + b) / w1; if (x >= x0 - ex && x <= x1 + ex) pts.push([x, y]); }
+  if (pts.length < 2) return null;
+  let best = null, d = -1;
+  for (let i = 0; i < pts.length; i++) for (let k = i + 1; k < pts.length; k++) {
+    const dd = (pts[i][0] - pts[k][0]) ** 2 + (pts[i][1] - pts[k][1]) ** 2;
+    if (dd > d) { d = dd; best = [pts[i], pts[k]]; }
+  }
+  return best;
 }
 
 function interp(xs, fs, x) {
