@@ -51,6 +51,7 @@ class Driver:
 
     def __init__(self, session, sink, backlog=None):
         self.session, self.sink = session, sink
+        session.dirty = False       # the first frame answers the page's first message (hello), not before it
         self.backlog = backlog or (lambda: 0)
         self.wake = threading.Event()
         self.closed = False
