@@ -299,13 +299,14 @@ def test_zero_bias_networks_all_lines_through_the_origin():
     check_partition(deep, linear_regions(deep, [-1, 1, -1, 1]), n_grid=500, n_interior=10)
 
 
-def test_slivers_dropped_and_counted():
+def test_tiny_real_regions_are_kept():
     model = relunet.MLP([2, 2, 2], seed=0)
-    # x = 0, and x + y = -2 + 1e-6 cutting off the corner (-1, -1): a triangle of area 5e-13, below
-    # 1e-12 of the box's area 4.
+    # x = 0, and x + y = -2 + 1e-6 cutting off the corner (-1, -1): a real triangle of area 5e-13
+    # (1.25e-13 of the box's area): 1 + 2 lines crossing + 0 intersections inside = 3 regions.
     model.set_weights([np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([0.0, 2 - 1e-6]), np.ones((2, 2)), np.zeros(2)])
     part = linear_regions(model, [-1, 1, -1, 1])
-    assert len(part) == 2 and part.dropped == 1
+    assert len(part) == 3 and part.dropped == 0
+    assert sorted(part.areas())[0] == pytest.approx(5e-13, rel=1e-3)
     assert abs(part.areas().sum() - 4.0) <= 1e-9 * 4
 
 

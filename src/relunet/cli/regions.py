@@ -58,7 +58,7 @@ def run(args):
         lines[0] += f"; lines in the box allow {box_exact_count(W, b, part.box)}"
     lines[0] += ")"
     if part.dropped:
-        lines.append(f"{part.dropped} sliver regions below 1e-12 of the box's area dropped")
+        lines.append(f"{part.dropped} degenerate pieces (fewer than 3 vertices) dropped")
     if bnd is not None:
         nj = len(bnd.junctions)
         lines.append(f"{bnd.count} boundary pieces in {len(bnd.pieces)} polylines, {nj} "
