@@ -508,7 +508,7 @@ class Session:
             data = base64.b64decode(m.data, validate=True)
         except ValueError:
             raise RelunetError("model file: not valid base64") from None
-        model = from_bytes(data, "uploaded file")
+        model = from_bytes(data, "uploaded file", P.MODEL_LIMITS)
         self.load_model(model)
 
     def _on_export_weights(self, m):
@@ -631,7 +631,9 @@ class Session:
         v = getattr(self, "_view", None)
         if v is None or v[0] is not self.model:
             v = self._view = (self.model, self.model.astype("float32"))
-        v[1].set_weights(self.model.get_weights())
+        for view, (W, b) in zip(v[1].linears, drawing_weights(self.model)):
+            view.W[...] = W
+            view.b[...] = b
         return v[1]
 
     def map_frame(self):
@@ -721,3 +723,35 @@ def _jsonable(v):
             v = v[:16, :16] if v.ndim == 2 else v[:256]
         return v.tolist()
     return v
+
+
+#: Weights beyond this magnitude are rescaled before the float32 drawing copy (float32 overflows at 3.4e38).
+DRAWING_SAFE = 1e6
+_HOMOGENEOUS = ("relu", "leaky_relu", "identity")
+
+
+def drawing_weights(model):
+    """[(W, b), ...] for the float32 drawing copy, finite and small enough that its forward pass cannot overflow.
+
+    After a divergence the weights may be huge (or, from a bad file, not finite): a plain float32 copy then
+    overflows and the map goes flat. A positive factor passes through ReLU, leaky ReLU and identity units, so for
+    those networks each layer's (W, b) is divided by its largest magnitude: every logit is scaled by one positive
+    number and the decision map (the argmax) is exactly the model's. Other activations are clipped.
+    """
+    out = []
+    homogeneous = all(a in _HOMOGENEOUS for a in model.activation_names)
+    for lin in model.linears:
+        W, b = lin.W, lin.b
+        if np.isfinite(W).all() and np.isfinite(b).all() and max(np.abs(W).max(initial=0.0),
+                                                                 np.abs(b).max(initial=0.0)) <= DRAWING_SAFE:
+            out.append((W, b))
+            continue
+        big = np.finfo(np.float64).max
+        W = np.nan_to_num(W, nan=0.0, posinf=big, neginf=-big)
+        b = np.nan_to_num(b, nan=0.0, posinf=big, neginf=-big)
+        if homogeneous:
+            scale = max(np.abs(W).max(initial=0.0), np.abs(b).max(initial=0.0))
+            out.append((W / scale, b / scale))
+        else:
+            out.append((np.clip(W, -DRAWING_SAFE, DRAWING_SAFE), np.clip(b, -DRAWING_SAFE, DRAWING_SAFE)))
+    return out
