@@ -284,7 +284,7 @@ def _read_meta(zf, info, where, limits):
         got = meta.get("format") if isinstance(meta, dict) else None
         raise RelunetError(f"model file {where} is not a relunet model (format {str(got)[:40]!r})")
     if meta.get("version") != FORMAT_VERSION:
-        raise RelunetError(f"model file {where} has format version {str(meta.get('version'))[:20]!r}; this relunet "
+        raise RelunetError(f"model file {where} has format version {repr(meta.get('version'))[:20]}; this relunet "
                            f"reads {FORMAT_VERSION}")
     sizes = meta.get("sizes")
     if (not isinstance(sizes, list) or not sizes

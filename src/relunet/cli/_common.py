@@ -129,17 +129,18 @@ def check_output_paths(outputs, inputs=(), plots=()):
                                "(a device, a FIFO or a broken link); choose a file name")
         if not os.access(folder, os.W_OK):
             raise RelunetError(f"cannot write {what} {path}: folder {folder} is not writable")
-        if path in plots:
-            suffix = path.rsplit(".", 1)[-1].lower() if "." in os.path.basename(path) else "png"
-            if suffix not in PLOT_FORMATS:
-                raise RelunetError(f"cannot write {what} {path}: pictures are written as "
-                                   f"{', '.join('.' + f for f in PLOT_FORMATS[:4])} and a few more, not .{suffix}")
         for other, other_what in list(inputs) + seen:
             if other is not None and same_file(path, other):
                 verb = "is also" if (other, other_what) in seen else "is the input"
                 raise RelunetError(f"{what} {path} {verb} {other_what} {other}: writing it would destroy "
                                    f"{'that file' if verb == 'is also' else 'the input'}; choose another name")
         seen.append((path, what))
+    for path, what in seen:
+        if path in plots:
+            suffix = path.rsplit(".", 1)[-1].lower() if "." in os.path.basename(path) else "png"
+            if suffix not in PLOT_FORMATS:
+                raise RelunetError(f"cannot write {what} {path}: pictures are written as "
+                                   f"{', '.join('.' + f for f in PLOT_FORMATS[:4])} and a few more, not .{suffix}")
 
 
 def check_output_folder(path, what):
