@@ -321,3 +321,17 @@ def test_errors():
         linear_regions(relunet.MLP([2, 4, 2]), [1, 0, 0, 1])
     with pytest.raises(RelunetError, match="finite"):
         linear_regions(relunet.MLP([2, 4, 2]), [0, float("nan"), 0, 1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("box", [[-1, 1, -1, 1], [-4, 4, -4, 4]])
+def test_one_layer_counts_equal_the_box_exact_formula(seed, box):
+    # wide layers make regions far below 1e-12 of the box's area; each is real and must be kept
+    # (the reported case: a 2-128-1 net in [-1, 1]^2 lost one region to an area rule, in [-4, 4]^2 up to 5)
+    from relunet.pwl.bounds import box_exact_count
+
+    model = relunet.MLP([2, 128, 1], task="regression", seed=seed)
+    part = linear_regions(model, box)
+    assert len(part) == box_exact_count(model.linears[0].W, model.linears[0].b, box)
+    assert part.dropped == 0
+    assert abs(part.areas().sum() - (box[1] - box[0]) ** 2) <= 1e-9 * (box[1] - box[0]) ** 2

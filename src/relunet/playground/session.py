@@ -630,7 +630,8 @@ class Session:
         """A float32 copy of the model for drawing: maps need 3 digits, and float32 halves their cost."""
         v = getattr(self, "_view", None)
         if v is None or v[0] is not self.model:
-            v = self._view = (self.model, self.model.astype("float32"))
+            with np.errstate(over="ignore", invalid="ignore"):  # its weights are replaced just below
+                v = self._view = (self.model, self.model.astype("float32"))
         for view, (W, b) in zip(v[1].linears, drawing_weights(self.model)):
             view.W[...] = W
             view.b[...] = b
@@ -735,23 +736,24 @@ def drawing_weights(model):
 
     After a divergence the weights may be huge (or, from a bad file, not finite): a plain float32 copy then
     overflows and the map goes flat. A positive factor passes through ReLU, leaky ReLU and identity units, so for
-    those networks each layer's (W, b) is divided by its largest magnitude: every logit is scaled by one positive
-    number and the decision map (the argmax) is exactly the model's. Other activations are clipped.
+    those networks the layers are rescaled: W_l / s_l and b_l / (s_1 ... s_l) give z_l / (s_1 ... s_l) in every
+    layer, every logit is scaled by one positive number, and the decision map (the argmax) is exactly the
+    model's. Other activations are clipped.
     """
-    out = []
-    homogeneous = all(a in _HOMOGENEOUS for a in model.activation_names)
-    for lin in model.linears:
-        W, b = lin.W, lin.b
-        if np.isfinite(W).all() and np.isfinite(b).all() and max(np.abs(W).max(initial=0.0),
-                                                                 np.abs(b).max(initial=0.0)) <= DRAWING_SAFE:
-            out.append((W, b))
-            continue
-        big = np.finfo(np.float64).max
-        W = np.nan_to_num(W, nan=0.0, posinf=big, neginf=-big)
-        b = np.nan_to_num(b, nan=0.0, posinf=big, neginf=-big)
-        if homogeneous:
-            scale = max(np.abs(W).max(initial=0.0), np.abs(b).max(initial=0.0))
-            out.append((W / scale, b / scale))
-        else:
-            out.append((np.clip(W, -DRAWING_SAFE, DRAWING_SAFE), np.clip(b, -DRAWING_SAFE, DRAWING_SAFE)))
+    layers = [(lin.W, lin.b) for lin in model.linears]
+    if all(np.isfinite(W).all() and np.isfinite(b).all() and np.abs(W).max(initial=0.0) <= DRAWING_SAFE
+           and np.abs(b).max(initial=0.0) <= DRAWING_SAFE for W, b in layers):
+        return layers
+    big = np.finfo(np.float64).max
+    layers = [(np.nan_to_num(W, nan=0.0, posinf=big, neginf=-big), np.nan_to_num(b, nan=0.0, posinf=big, neginf=-big))
+              for W, b in layers]
+    if not all(a in _HOMOGENEOUS for a in model.activation_names):
+        return [(np.clip(W, -DRAWING_SAFE, DRAWING_SAFE), np.clip(b, -DRAWING_SAFE, DRAWING_SAFE)) for W, b in layers]
+    out, scale = [], 1.0          # scale: s_1 ... s_(l-1), the factor z_(l-1) was divided by
+    with np.errstate(over="ignore", under="ignore"):
+        for W, b in layers:
+            bs = b / scale
+            s = max(np.abs(W).max(initial=0.0), np.abs(bs).max(initial=0.0)) or 1.0
+            out.append((W / s, bs / s))
+            scale *= s
     return out
