@@ -323,3 +323,15 @@ def test_a_closed_pipe_is_quiet(tmp_path):
     r = subprocess.run(f"{sys.executable} -m relunet gradcheck --sizes 2,40,3 | head -c 1", shell=True, env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.stderr == "" and r.returncode == 0
+
+
+def test_library_file_arguments_of_the_wrong_type(tmp_path):
+    for call, match in ((lambda: relunet.read_csv(3), "data file must be a path, got int"),
+                        (lambda: relunet.read_csv(""), "empty path"),
+                        (lambda: relunet.read_csv(tmp_path / "x.csv", task="clustering"), "task must be"),
+                        (lambda: relunet.load(3.5), "model file must be a path or an open file, got float"),
+                        (lambda: relunet.save(relunet.MLP([2, 2]), None), "must be a path, got NoneType"),
+                        (lambda: relunet.save(relunet.MLP([2, 2]), ""), "empty path"),
+                        (lambda: relunet.save(relunet.MLP([2, 2]), tmp_path), "it is a folder")):
+        with pytest.raises(relunet.RelunetError, match=match):
+            call()

@@ -8,6 +8,7 @@ function and one ``@register`` line.
 import csv
 import io as _io
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -232,6 +233,8 @@ def read_csv(path_or_text, task="classification", name=None):
     Labels must be integers for classification, numbers for regression. `path_or_text` is a path, or
     CSV text when `name` is given (used in messages). Returns (X, y). Errors name the file and line.
     """
+    if task not in ("classification", "regression"):
+        raise RelunetError(f"task must be 'classification' or 'regression', got {task!r}")
     if name is None:
         where = str(path_or_text)
         text = _read_text(path_or_text, "data file")
@@ -303,7 +306,11 @@ def _is_number(s):
 def _read_text(path, what):
     """The text of a CSV file, read up to MAX_FILE_BYTES (so /dev/zero or an endless FIFO ends with an error, not
     with all the memory); errors name the file."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise RelunetError(f"{what} must be a path, got {type(path).__name__} {str(path)[:40]!r}")
     where = str(path)
+    if where.strip() == "":
+        raise RelunetError(f"{what} is an empty path")
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)

@@ -30,7 +30,11 @@ def atomic_write_bytes(path, data):
     replaces. The temporary file is removed whatever stops the write (an error, Ctrl-C, and in the command
     line SIGTERM too), so a failed write leaves the old file, or nothing, behind.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise RelunetError(f"a file name must be a path, got {type(path).__name__}")
     path = os.fspath(path)
+    if not isinstance(path, str) or not isinstance(data, (bytes, bytearray, memoryview)):
+        raise RelunetError(f"cannot write {path!r}: expected a str path and bytes")
     folder = os.path.dirname(os.path.abspath(path))
     if path.strip() == "":
         raise RelunetError("cannot write to an empty path; give a file name")
@@ -167,6 +171,8 @@ def load(path, limits=LIMITS):
     """
     if hasattr(path, "read"):
         return from_bytes(path.read(limits.max_file_bytes + 1), "<stream>", limits)
+    if not isinstance(path, (str, os.PathLike)):
+        raise RelunetError(f"model file must be a path or an open file, got {type(path).__name__}")
     where = os.fspath(path)
     try:
         st = os.stat(where)
