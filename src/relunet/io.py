@@ -328,9 +328,12 @@ def _model_from_meta(meta, where):
         slope = meta.get("leaky_slope")
         act_objs = [LeakyReLU(slope) if a == "leaky_relu" and slope is not None else get_activation(a) for a in acts]
         classes = meta.get("classes")
-        if classes is not None and (not isinstance(classes, list) or len(classes) != meta["sizes"][-1]):
-            raise ValueError(f"classes must be a list of {meta['sizes'][-1]} labels, got {str(classes)[:60]}")
-        return MLP(meta["sizes"], act_objs, meta["task"], classes, meta["dtype"])
+        if classes is not None and (not isinstance(classes, list) or len(classes) > max(2, meta["sizes"][-1])):
+            raise ValueError(f"classes must be a list of at most {max(2, meta['sizes'][-1])} labels, "
+                             f"got {str(classes)[:60]}")
+        # files written before the loss was stored hold no "loss": the task's default
+        loss = {"loss": meta["loss"]} if meta.get("loss") is not None else {}
+        return MLP(meta["sizes"], act_objs, meta["task"], classes, meta["dtype"], **loss)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise RelunetError(f"model file {where} has an invalid description: {str(e)[:200]}") from None
 
