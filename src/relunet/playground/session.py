@@ -630,8 +630,11 @@ class Session:
         """A float32 copy of the model for drawing: maps need 3 digits, and float32 halves their cost."""
         v = getattr(self, "_view", None)
         if v is None or v[0] is not self.model:
-            with np.errstate(over="ignore", invalid="ignore"):  # its weights are replaced just below
-                v = self._view = (self.model, self.model.astype("float32"))
+            base = self.model.copy()    # made from the drawing weights: a plain float32 cast of huge ones overflows
+            for lin, (W, b) in zip(base.linears, drawing_weights(self.model)):
+                lin.W[...] = W
+                lin.b[...] = b
+            v = self._view = (self.model, base.astype("float32"))
         for view, (W, b) in zip(v[1].linears, drawing_weights(self.model)):
             view.W[...] = W
             view.b[...] = b
