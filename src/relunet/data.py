@@ -71,6 +71,9 @@ def make_dataset(name, n=None, noise=None, seed=0, classes=None):
         raise RelunetError(f"noise must be a number, got {noise!r}") from None
     if not (noise >= 0 and math.isfinite(noise)):
         raise RelunetError(f"noise must be a finite number at least 0, got {noise!r}")
+    if noise > MAX_ABS:
+        raise RelunetError(f"noise {noise:g} is too large: data beyond {MAX_ABS:g} in magnitude overflow the "
+                           "network's arithmetic")
     kwargs = {}
     if "classes" in spec.options:
         k = spec.classes if classes is None else classes

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from ..data import DATASETS, bounding_box, make_dataset, read_csv  # noqa: F401 (bounding_box re-exported)
+from ..data import MAX_ABS, DATASETS, bounding_box, make_dataset, read_csv  # noqa: F401 (bounding_box re-exported)
 from ..engine.errors import RelunetError
 
 
@@ -34,6 +34,9 @@ def float_list(text, n=None, what="values"):
         raise RelunetError(f"{what} must be numbers separated by commas, got {text!r}") from None
     if not all(math.isfinite(v) for v in vals):
         raise RelunetError(f"{what} must be finite numbers, got {text!r}")
+    if any(abs(v) > MAX_ABS for v in vals):
+        raise RelunetError(f"{what} {text} is too large: numbers beyond {MAX_ABS:g} in magnitude overflow the "
+                           "network's arithmetic")
     if n is not None and len(vals) != n:
         raise RelunetError(f"{what} needs {n} numbers separated by commas, got {text!r}")
     return vals
