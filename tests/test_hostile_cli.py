@@ -339,3 +339,12 @@ def test_library_file_arguments_of_the_wrong_type(tmp_path):
                         (lambda: relunet.save(relunet.MLP([2, 2]), tmp_path), "it is a folder")):
         with pytest.raises(relunet.RelunetError, match=match):
             call()
+
+
+def test_ci_runs_the_readmes_two_commands_as_written():
+    # .ci/run reads its commands from README.md (so they cannot drift apart): check what it reads
+    root = SRC.parent
+    script = f'source <(sed -n "/^readme_block()/,/^}}/p" .ci/run); root={root}; readme_block 1; echo ---; readme_block 2'
+    r = subprocess.run(["bash", "-c", script], cwd=root, capture_output=True, text=True, timeout=30)
+    assert r.stdout == "pip install . && relunet demo\n---\nbash scripts/test.sh\n", r.stdout + r.stderr
+    assert "numba>=0.60" in (root / "pyproject.toml").read_text()
