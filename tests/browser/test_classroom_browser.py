@@ -210,7 +210,8 @@ def test_compare_two_runs_and_record(server, page, tmp_path):
     # record a second of the map and the curves as WebM
     page.click("#play")
     page.click("#record")
-    page.wait_for_timeout(1200)
+    page.wait_for_timeout(1000)
+    page.wait_for_function(f"{APP}.recordedBytes > 2000", timeout=20000)   # the encoder has written frames
     with page.expect_download() as dl:
         page.click("#record")
     path = tmp_path / "run.webm"
