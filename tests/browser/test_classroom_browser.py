@@ -204,6 +204,11 @@ def test_compare_two_runs_and_record(server, page, tmp_path):
     assert a.epoch * 90 + a.epoch_position == b.epoch * 90 + b.epoch_position   # lockstep: the same tokens
     page.wait_for_function(f"{APP}.viewB.frame && {APP}.viewB.frame.twin")
     assert page.evaluate("(() => { const c = document.getElementById('curve-loss'); return c.width > 0; })()")
+    # the docs' picture of a comparison (rewritten only when asked: RELUNET_SCREENSHOT=1)
+    shot = DOCS / "playground-compare.png" if os.environ.get("RELUNET_SCREENSHOT") else tmp_path / "compare.png"
+    page.evaluate("document.getElementById('maps').scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shot))
     n_b = page.evaluate(f"{APP}.compare.updates")
     assert n_b == b.updates and page.evaluate("document.getElementById('map-title-b').textContent").startswith("B: 2–2")
 
