@@ -34,7 +34,7 @@ def test_the_page_opens_on_the_lecture():
     c = s.config
     assert (c.optimizer, c.batch_size, c.test_fraction, c.exact) == ("sgd", 1, 0.0, True)
     s.handle(msg(type="step", updates=1))
-    assert s.trainer.fused                                          # plain per-sample SGD
+    assert type(s.trainer.optimizer).__name__ == "SGD" and s.trainer.batch_size == 1   # per-sample SGD
 
 
 def test_lecture_steps_and_undo_restore_the_page_exactly():
