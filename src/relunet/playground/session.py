@@ -123,7 +123,7 @@ class Session:
     def _data_changed(self):
         self.trainer = None
         if self.twin is not None:
-            self.twin.restart(self)
+            self.twin.data_changed()
         self._forget_trace()        # the traced token may be gone
         if self._n_outputs() != self.model.n_outputs:
             self._build_model()     # a new class (or the last point of one gone): one output per class
