@@ -28,6 +28,8 @@ COMMANDS = {
     "approx": ".approx",
     "export": ".export",
     "bench": ".bench",
+    "exercise": ".exercise",
+    "animate": ".animate",
 }
 
 
