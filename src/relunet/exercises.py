@@ -342,7 +342,7 @@ def inside_polygon(vertices, eps):
 
 
 # ============================================================================ solving the output layer
-def solve_output(model, X, y, ridge=1e-6, iterations=60):
+def solve_output(model, X, y, ridge=1e-9, iterations=100):
     """Output weights for frozen hidden weights: the logistic (two-class cross-entropy) fit of the score
     s = v . h + c to labels y in {0, 1}, by Newton's method. Returns the model, changed in place.
 
@@ -401,9 +401,11 @@ def fit_tokens(exercise):
     P = np.asarray(ex.polygon, np.float64)
     a, b = _halfplanes(P)
     norm = np.linalg.norm(a, axis=1)
+    delta = 0.002 * max(x1 - x0, y1 - y0)
+    dist = (g @ a.T + b) / norm                      # signed distance inside each edge's line
+    g = g[np.abs(dist).min(axis=1) > 2 * delta]      # grid points on an edge would belong to neither side
     inside = np.all(g @ a.T + b > 0, axis=1)
     X, y = [g], [inside.astype(np.int64)]
-    delta = 0.002 * max(x1 - x0, y1 - y0)
     t = np.linspace(0.02, 0.98, 25)
     for k, (p, q) in enumerate(zip(P, np.roll(P, -1, axis=0))):
         on = p + t[:, None] * (q - p)
