@@ -98,13 +98,13 @@ def draw_points(ax, X, y, classes=None, hollow=False):
 
 
 def draw_regions(ax, model, X=None, y=None, box=None, resolution=300, hinges=True, exact=True, title=None,
-                 legend=True):
+                 legend="upper right"):
     """Decision regions of a 2-input classifier on `ax`, with data, hinge lines and a legend naming them.
 
     With exact=True, the exact region outlines and decision boundary (relunet.pwl) are drawn over the
     sampled shading for piece-wise linear networks. For the linear classifier argmax(Wx + b) the box
     widens (data box dotted) until every class that wins anywhere shows its cell, and the title says so.
-    Returns the box drawn.
+    legend: where the legend goes (a matplotlib location), or None for none. Returns the box drawn.
     """
     if model.task != "classification" or model.n_inputs != 2:
         raise RelunetError(f"decision regions need a classifier with 2 inputs; this model is {model.sizes} "
@@ -131,7 +131,8 @@ def draw_regions(ax, model, X=None, y=None, box=None, resolution=300, hinges=Tru
         ax.set_title("\n".join(t for t in (title, note) if t), fontsize=10)
     if legend:
         add_legend(ax, model.classes if X is not None else (), hinges=drew_hinges, boundary=drew_exact,
-                   edges=drew_exact and model.depth > 2, first_layer=model.depth > 2, data_box=box != data_box)
+                   edges=drew_exact and model.depth > 2, first_layer=model.depth > 2, data_box=box != data_box,
+                   loc=legend)
     return box
 
 

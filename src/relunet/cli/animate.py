@@ -115,7 +115,7 @@ def write_animation(path, ext, model, trainer, X, y, epochs_at, fps, dpi):
                 while trainer.epoch < e:
                     losses.append(trainer.run_epoch()["loss"])
                 ax_map.clear()
-                draw_regions(ax_map, model, X, y, box=box, resolution=100,
+                draw_regions(ax_map, model, X, y, box=box, resolution=100, legend="best",
                              title=f"epoch {e}: {model.score(X, y):.0%} correct")
                 ax_loss.clear()
                 ax_loss.plot(np.arange(1, len(losses) + 1), losses, color=PALETTE[0], label="training loss")
@@ -124,7 +124,7 @@ def write_animation(path, ext, model, trainer, X, y, epochs_at, fps, dpi):
                 ax_loss.set_ylabel("cross-entropy loss")
                 ax_loss.set_title("loss (per-sample SGD)" if trainer.batch_size == 1 else "loss", fontsize=10)
                 if losses:
-                    ax_loss.set_yscale("log")
+                    ax_loss.set_ylim(0, 1.05 * max(losses))
                     ax_loss.legend(loc="upper right", fontsize=8)
                 fig.tight_layout()
                 writer.grab_frame()
