@@ -87,24 +87,27 @@ def test_animate_writes_the_requested_frames(run_cli, tmp_path):
     assert np.abs(first[:, :180] - last[:, :180]).sum(axis=2).astype(bool).mean() > 0.05
 
 
-def test_animate_checks_its_output_first(run_cli, tmp_path):
+def test_animate_checks_its_output_first(tmp_path, capsys, monkeypatch):
     import shutil
 
-    (tmp_path / "pts.csv").write_text("x1,x2,y\n0,0,0\n1,1,1\n0,1,1\n")
+    from relunet.cli import main
+
+    monkeypatch.chdir(tmp_path)
     cases = {("--out", "run.png"): "cannot write an animation as '.png' (run.png); use .gif or .mp4",
              ("--out", "no/run.gif"): "folder",
-             ("--frames", "500", "--out", "run.gif"): "--frames must be from 2 to epochs + 1 = 201, got 500"}
+             ("--frames", "500", "--out", "run.gif"): "--frames must be from 2 to epochs + 1 = 201, got 500",
+             ("--lr", "-1", "--out", "run.gif"): "--lr must be a positive number, got -1.0"}
     for extra, message in cases.items():
-        r = run_cli("animate", "--data", "lecture", *extra)
-        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    r = run_cli("animate", "--data", "pts.csv", "--out", "pts.csv")
-    assert r.returncode == 2 and "use .gif or .mp4" in r.stderr
+        assert main(["animate", "--data", "lecture", *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
     (tmp_path / "pts.gif").write_text("x1,x2,y\n0,0,0\n1,1,1\n0,1,1\n")
-    r = run_cli("animate", "--data", "pts.gif", "--out", "pts.gif")
-    assert r.returncode == 2 and "is the input data file" in r.stderr
-    r = run_cli("animate", "--data", "lecture", "--epochs", "2", "--frames", "2", "--dpi", "30", "--out", "r.mp4")
+    assert main(["animate", "--data", "pts.gif", "--out", "pts.gif"]) == 2
+    assert "is the input data file" in capsys.readouterr().err
+    code = main(["animate", "--data", "lecture", "--epochs", "2", "--frames", "2", "--dpi", "30", "--out", "r.mp4"])
     if shutil.which("ffmpeg"):
-        assert r.returncode == 0 and (tmp_path / "r.mp4").stat().st_size > 0
+        assert code == 0 and (tmp_path / "r.mp4").stat().st_size > 0
     else:
-        assert r.returncode == 2 and r.stderr.strip() == ("relunet: error: cannot write r.mp4: MP4 needs ffmpeg, "
-                                                          "which is not installed; write a .gif instead")
+        assert code == 2 and capsys.readouterr().err.strip() == (
+            "relunet: error: cannot write r.mp4: MP4 needs ffmpeg, which is not installed; write a .gif instead")
+    assert not list(tmp_path.glob("*.gif.*")) and not list(tmp_path.glob(".*tmp*"))  # nothing half-written
