@@ -1,7 +1,6 @@
 """The pictures teach by themselves: legends, axis labels, the linear classifier's cells, and relunet animate."""
 
 import numpy as np
-import pytest
 
 from relunet import MLP
 from relunet.data import bounding_box, make_dataset
