@@ -94,6 +94,22 @@ def test_build_grade_and_keep_an_exercise(served, page):
     assert all(abs(a - b) < 1e-5 * (1 + abs(b)) for r, s in zip(restored, after) for a, b in zip(r, s))
     assert "✓" in page.inner_text(".ex-pick option[value=xor]")
 
+    # Handles snap to the 0.05 grid: a line dragged near a corner of the triangle goes exactly through it.
+    page.select_option(".ex-pick", "triangle")
+    page.wait_for_function(f"{EX}.ex.name === 'triangle' && {EX}.result.hidden === 2")
+    page.query_selector(".ex-map").scroll_into_view_if_needed()
+    x, y = page.evaluate(f"{EX}.handlePx(0, 0)")
+    tx, ty = page.evaluate(f"{EX}.pagePx([-0.8 + 0.012, -0.6 - 0.01])")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(tx, ty, steps=6)
+    page.mouse.up()
+    page.wait_for_function(f"{EX}.stale === false && Math.abs({EX}.weights.W1[0][0] * -0.8 "
+                           f"+ {EX}.weights.W1[0][1] * -0.6 + {EX}.weights.b1[0]) < 1e-9")
+    (w1, w2), b = page.evaluate(f"[{EX}.weights.W1[0], {EX}.weights.b1[0]]")
+    assert abs(w1 * -0.8 + w2 * -0.6 + b) < 1e-9 * (abs(w1) + abs(w2) + abs(b))
+    assert page.evaluate(f"{EX}.handles[0][0]") == pytest.approx([-0.8, -0.6], abs=1e-12)
+
     # Solving the output weights with these hinge lines frozen, then the reference of another exercise.
     page.select_option(".ex-pick", "lecture")
     page.wait_for_function(f"{EX}.ex.name === 'lecture'")

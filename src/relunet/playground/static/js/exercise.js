@@ -104,7 +104,12 @@ class ExercisePanel {
   units() { return this.weights ? this.weights.W1.length : 0; }
 
   onMessage(m) {
-    if (m.exercise) { this.ex = m.exercise; this.list = m.list || this.list; this.handles = []; this.resize(); }
+    if (m.exercise) { this.ex = m.exercise; this.list = m.list || this.list; this.handles = []; this.drag = null; this.resize(); }
+    // While a line is being dragged, replies to its earlier positions must not pull it (and its handles) back.
+    const d = this.drag;
+    if (d && this.weights && m.weights.W1.length === this.weights.W1.length) {
+      m.weights.W1[d.unit] = this.weights.W1[d.unit]; m.weights.b1[d.unit] = this.weights.b1[d.unit];
+    }
     this.result = m.result; this.weights = m.weights; this.cells = m.cells; this.summary = m.summary;
     if (m.result.passed) this.done.add(m.name);
     this._syncHandles();
@@ -165,9 +170,10 @@ class ExercisePanel {
     return { w, b: -(w[0] * p[0] + w[1] * p[1]) };
   }
 
-  // Pixel position of handle k (0 or 1) of unit j (for tests and the curious).
-  handlePx(j, k) {
-    const r = this.canvas.getBoundingClientRect(), [px, py] = this.toPx(this.handles[j][k]);
+  // Page pixel position of handle k (0 or 1) of unit j, and of a point of the plane (for tests and the curious).
+  handlePx(j, k) { return this.pagePx(this.handles[j][k]); }
+  pagePx(p) {
+    const r = this.canvas.getBoundingClientRect(), [px, py] = this.toPx(p);
     return [r.left + px, r.top + py];
   }
 
@@ -316,7 +322,7 @@ class ExercisePanel {
   // ---------------------------------------------------------------------------------------- text and table
   render() {
     const ex = this.ex, r = this.result, q = this.q;
-    this.stale = false;
+    this.stale = !!this.drag;
     const pick = q(".ex-pick"), key = this.list.map(e => e.name + this.done.has(e.name)).join();
     if (pick.dataset.key !== key) {
       pick.innerHTML = this.list.map((e, i) => `<option value="${e.name}">${i + 1}. ${esc(e.title)}${this.done.has(e.name) ? " ✓" : ""}</option>`).join("");
