@@ -76,7 +76,7 @@ def test_build_grade_and_keep_an_exercise(served, page):
     for k in range(1, 6):
         page.mouse.move(x + 8 * k, y + 12 * k)
     page.mouse.up()
-    page.wait_for_function(f"!{EX}.result.passed && {EX}.stale === false")
+    page.wait_for_function(f"{EX}.settled && !{EX}.result.passed")
     after = page.evaluate(f"{EX}.weights.W1")
     assert after[0] != before[0] and after[1:] == before[1:]
     assert page.inner_text(".ex-badge") == "FAIL"
@@ -104,7 +104,7 @@ def test_build_grade_and_keep_an_exercise(served, page):
     page.mouse.down()
     page.mouse.move(tx, ty, steps=6)
     page.mouse.up()
-    page.wait_for_function(f"{EX}.stale === false && Math.abs({EX}.weights.W1[0][0] * -0.8 "
+    page.wait_for_function(f"{EX}.settled && Math.abs({EX}.weights.W1[0][0] * -0.8 "
                            f"+ {EX}.weights.W1[0][1] * -0.6 + {EX}.weights.b1[0]) < 1e-9")
     (w1, w2), b = page.evaluate(f"[{EX}.weights.W1[0], {EX}.weights.b1[0]]")
     assert abs(w1 * -0.8 + w2 * -0.6 + b) < 1e-9 * (abs(w1) + abs(w2) + abs(b))

@@ -54,6 +54,7 @@ class ExerciseHinge(P._Strict):
     unit: Annotated[int, Field(ge=0, lt=64)]
     w: Annotated[list[Weight], Field(min_length=2, max_length=2)]
     b: Weight
+    seq: Optional[Annotated[int, Field(ge=0)]] = None   # echoed, so the page knows which drag position this grades
 
 
 class ExerciseOutput(P._Strict):
@@ -154,7 +155,9 @@ def on_hinge(session, m):
         raise RelunetError("a hinge line needs w != (0, 0)")
     model.linears[0].W[m.unit] = m.w
     model.linears[0].b[m.unit] = m.b
-    return reply(session)
+    out = reply(session)
+    out[0]["seq"] = m.seq
+    return out
 
 
 def on_output(session, m):

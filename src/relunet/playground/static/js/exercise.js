@@ -48,6 +48,7 @@ class ExercisePanel {
     this.ex = null; this.result = null; this.weights = null; this.cells = []; this.list = [];
     this.handles = [];          // per unit: [[x, y], [x, y]] in data coordinates
     this.drag = null; this.lastSend = 0; this.started = false;
+    this.seq = 0; this.settled = true;   // settled: the last reply answers the last change sent
     const saved = parseHash(ctx.app.extHash || "");
     this.done = new Set((saved.done || "").split(".").filter(Boolean));
     this.saved = saved;
@@ -105,11 +106,13 @@ class ExercisePanel {
 
   onMessage(m) {
     if (m.exercise) { this.ex = m.exercise; this.list = m.list || this.list; this.handles = []; this.drag = null; this.resize(); }
-    // While a line is being dragged, replies to its earlier positions must not pull it (and its handles) back.
-    const d = this.drag;
-    if (d && this.weights && m.weights.W1.length === this.weights.W1.length) {
-      m.weights.W1[d.unit] = this.weights.W1[d.unit]; m.weights.b1[d.unit] = this.weights.b1[d.unit];
+    // While a line is being dragged, and until the reply to its last position arrives, replies to its earlier
+    // positions must not pull it (and its handles) back.
+    const j = this.editUnit, early = this.drag || (m.seq !== undefined && m.seq !== null && m.seq < this.seq);
+    if (early && j !== undefined && this.weights && m.weights.W1.length === this.weights.W1.length) {
+      m.weights.W1[j] = this.weights.W1[j]; m.weights.b1[j] = this.weights.b1[j];
     }
+    this.settled = !this.drag && !(m.seq !== undefined && m.seq !== null && m.seq < this.seq);
     this.result = m.result; this.weights = m.weights; this.cells = m.cells; this.summary = m.summary;
     if (m.result.passed) this.done.add(m.name);
     this._syncHandles();
@@ -218,7 +221,8 @@ class ExercisePanel {
   }
 
   _sendHinge(j) {
-    this.send({ type: "exercise_hinge", unit: j, w: this.weights.W1[j].map(Number), b: Number(this.weights.b1[j]) });
+    this.seq = (this.seq || 0) + 1; this.editUnit = j;
+    this.send({ type: "exercise_hinge", unit: j, w: this.weights.W1[j].map(Number), b: Number(this.weights.b1[j]), seq: this.seq });
   }
 
   // The handle (within 10 px) or line (within 6 px) under the pointer.
