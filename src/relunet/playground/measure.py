@@ -79,7 +79,7 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
 
 
 def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1, optimizer="sgd", lr=0.01,
-                    exact=True, clicks=5, chromium="/usr/bin/chromium"):
+                    exact=True, clicks=5, chromium="/usr/bin/chromium", browser=None):
     """Open the real page in headless Chromium (Playwright) against the real server, train and measure the page.
 
     Issue 12's target: with exact regions on a 2-64-64-3 net training at batch 1, at least 30 animation frames
@@ -87,6 +87,7 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
     per second while training, "map_frames_per_s": maps the page received and drew, "click_ms": [each click's
     time from pointer-up to the painted state with the new point], "click_ms_max", "regions", ...}.
     A benchmark, never a timed test: the numbers depend on the machine (and headless Chromium paints in software).
+    `browser`: a Playwright (sync) Browser to use instead of launching `chromium`.
     """
     from playwright.sync_api import sync_playwright
 
@@ -98,40 +99,41 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
                     batch_size=batch_size, exact=bool(exact))
     args = ["--no-sandbox", "--headless=new", "--disable-gpu", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"]
-    with running_server() as port, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=args)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(f"http://127.0.0.1:{port}/#{encode_hash(config)}")
-            page.wait_for_function("window.relunetPlayground.state && window.relunetPlayground.view.frame")
-            page.click("#play")
-            if exact:
-                page.wait_for_function("window.relunetPlayground.view.regions", timeout=20000)
-            page.wait_for_timeout(500)
-            page.evaluate("""() => { const a = window.relunetPlayground; a.frameCount = 0; a.rafCount = 0; a.busy = {};
-                const tick = () => { a.rafCount++; if (!a.rafStop) requestAnimationFrame(tick); };
-                requestAnimationFrame(tick); }""")
-            t0 = time.perf_counter()
-            page.wait_for_timeout(seconds * 1000)
-            elapsed = time.perf_counter() - t0
-            raf, maps, busy = page.evaluate("""() => { const a = window.relunetPlayground; a.rafStop = true;
-                return [a.rafCount, a.frameCount, a.busy]; }""")
-            # clicks on the map while it trains: each adds a point; timed until the new state is painted
-            box = page.evaluate("(() => { const r = window.relunetPlayground.view.canvas.getBoundingClientRect(); "
-                                "return [r.left, r.top, r.width, r.height]; })()")
-            click_ms = []
-            for i in range(clicks):
-                n = page.evaluate("window.relunetPlayground.state.points.length")
-                page.mouse.click(box[0] + box[2] * (0.3 + 0.1 * i), box[1] + box[3] * 0.5)
-                page.wait_for_function(f"window.relunetPlayground.state.points.length === {n + 1} && "
-                                       "!window.relunetPlayground.awaitClick && window.relunetPlayground.clickMs > 0")
-                page.wait_for_timeout(50)
-                click_ms.append(round(page.evaluate("window.relunetPlayground.clickMs"), 1))
-                page.evaluate("window.relunetPlayground.clickMs = 0")
-            regions = page.evaluate("window.relunetPlayground.view.regions?.counts.length ?? null")
-            page.click("#play")
-        finally:
-            browser.close()
+    with running_server() as port, contextlib.ExitStack() as stack:
+        if browser is None:
+            pw = stack.enter_context(sync_playwright())
+            browser = pw.chromium.launch(executable_path=chromium, args=args)
+            stack.callback(browser.close)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        stack.callback(page.close)
+        page.goto(f"http://127.0.0.1:{port}/#{encode_hash(config)}")
+        page.wait_for_function("window.relunetPlayground.state && window.relunetPlayground.view.frame")
+        page.click("#play")
+        if exact:
+            page.wait_for_function("window.relunetPlayground.view.regions", timeout=20000)
+        page.wait_for_timeout(500)
+        page.evaluate("""() => { const a = window.relunetPlayground; a.frameCount = 0; a.rafCount = 0; a.busy = {};
+            const tick = () => { a.rafCount++; if (!a.rafStop) requestAnimationFrame(tick); };
+            requestAnimationFrame(tick); }""")
+        t0 = time.perf_counter()
+        page.wait_for_timeout(seconds * 1000)
+        elapsed = time.perf_counter() - t0
+        raf, maps, busy = page.evaluate("""() => { const a = window.relunetPlayground; a.rafStop = true;
+            return [a.rafCount, a.frameCount, a.busy]; }""")
+        # clicks on the map while it trains: each adds a point; timed until the new state is painted
+        box = page.evaluate("(() => { const r = window.relunetPlayground.view.canvas.getBoundingClientRect(); "
+                            "return [r.left, r.top, r.width, r.height]; })()")
+        click_ms = []
+        for i in range(clicks):
+            n = page.evaluate("window.relunetPlayground.state.points.length")
+            page.mouse.click(box[0] + box[2] * (0.3 + 0.1 * i), box[1] + box[3] * 0.5)
+            page.wait_for_function(f"window.relunetPlayground.state.points.length === {n + 1} && "
+                                   "!window.relunetPlayground.awaitClick && window.relunetPlayground.clickMs > 0")
+            page.wait_for_timeout(50)
+            click_ms.append(round(page.evaluate("window.relunetPlayground.clickMs"), 1))
+            page.evaluate("window.relunetPlayground.clickMs = 0")
+        regions = page.evaluate("window.relunetPlayground.view.regions?.counts.length ?? null")
+        page.click("#play")
     return {"animation_fps": raf / elapsed, "map_frames_per_s": maps / elapsed, "click_ms": click_ms,
             "click_ms_max": max(click_ms) if click_ms else None, "seconds": elapsed, "sizes": list(sizes),
             "points": points, "batch_size": batch_size, "optimizer": optimizer, "exact": bool(exact),

@@ -21,7 +21,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from .driver import Driver, dumps, error
+from .driver import MAX_BACKLOG as MAX_QUEUED, Driver, dumps, error
 from .session import Session
 from ..threads import limit_blas_threads  # re-exported: measure.py uses it too
 
@@ -106,6 +106,11 @@ class Connection:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
 
+    @property
+    def dropped(self):
+        """Frames not drawn because the page had not taken the earlier ones (see driver.Driver)."""
+        return self.driver.dropped
+
     def post(self, item):
         self.out.put_nowait(item)
 
@@ -127,6 +132,7 @@ class Connection:
                 await self.ws.send_bytes(bytes(item))
             else:
                 await self.ws.send_text(dumps(item))
+            self.driver.drained()
 
 
 def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning"):

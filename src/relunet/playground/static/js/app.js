@@ -324,9 +324,10 @@ export function mount(root, transport, options = {}) {
   // The hidden-space view opens on the two units of the layer that are alive over the most of the view
   // (a dead ReLU, zero everywhere, would draw a single point); the thumbnails' values tell which.
   function pickLiveUnits(f) {
+    const layer = +$("hs-layer").value, units = f.layers[layer - 1], n = app.state.sizes[layer];
+    if (!units || units.length !== Math.min(n, 32)) return;   // a frame of the network before: wait for the next
     app.hiddenAuto = false;
-    const layer = +$("hs-layer").value, units = f.layers[layer - 1];
-    if (!units || units.length < 2) return;
+    if (units.length < 2) return;
     const alive = units.map((v, j) => [v.reduce((n, a) => n + (a !== 0), 0), j]);
     alive.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     const [i, j] = [alive[0][1], alive[1][1]].sort((a, b) => a - b);

@@ -345,7 +345,7 @@ export class MainView {
       if (e.pointerType === "touch") this.app.hover(x, y, px, py);
       this.app.click({ x, y, px, py, button: e.button, shift: e.shiftKey, ctrl: e.ctrlKey || e.metaKey, touch: e.pointerType === "touch" });
     });
-    c.addEventListener("pointerleave", () => this.showTip(null));
+    c.addEventListener("pointerleave", e => { if (e.pointerType !== "touch") this.showTip(null); });   // a tapped tip stays
     c.addEventListener("wheel", e => {
       e.preventDefault();
       const [px, py] = pos(e), [cx, cy] = this.toData(px, py), s = Math.exp(e.deltaY * 0.0015);
