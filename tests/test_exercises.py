@@ -95,6 +95,15 @@ def test_solving_the_output_weights_on_the_reference_hinges_passes(name):
     assert E.check(ex, model).passed
 
 
+def test_zero_output_weights_predict_no_class_anywhere():
+    model = E.two_layer([[1.0, 0.0]], [0.0], [0.0], 0.0)       # z_0 = z_1 = 0 everywhere: a tie
+    res = E.check("triangle", model)
+    assert res.mismatch_area == pytest.approx(1.12) and not res.extra  # the whole triangle is missed
+    cells = E.class_cells(E.linear_regions(model, [-1, 1, -1, 1]), res.boundary)
+    assert {k for k, _ in cells} == {-1}
+    assert E.check("xor", model).wrong == 40
+
+
 def test_units_used_counts_only_units_that_matter():
     model = E.two_layer([[1, 0], [0, 1], [1, 1]], [0, -5, 0], [1, 2, 0], 0)  # unit 2 dead, unit 3 unweighted
     assert E.units_used(model, (-1, 1, -1, 1)) == 1

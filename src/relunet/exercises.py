@@ -175,7 +175,7 @@ def check(exercise, model):
         cells = class_cells(part, bnd)
         target = np.asarray(ex.polygon, np.float64)
         res.target_area = polygon_area(target)
-        res.missed = [p for p in intersect_convex([c for k, c in cells if k == 0], target)]
+        res.missed = [p for p in intersect_convex([c for k, c in cells if k != 1], target)]
         res.extra = [p for p in intersect_convex([c for k, c in cells if k == 1], None, outside=target)]
         res.mismatch_area = float(sum(polygon_area(p) for p in res.missed + res.extra))
         res.allowed_area = ex.tolerance * res.target_area
@@ -233,14 +233,20 @@ def exact_logits(part, X):
 
 
 def class_cells(part, bnd):
-    """[(class, convex polygon), ...] covering the box: whole regions where one class wins, and the
-    exact class cells of the regions the boundary crosses."""
+    """[(class, convex polygon), ...] covering the box: whole regions where one class wins, the exact class
+    cells of the regions the boundary crosses, and class -1 for regions where both classes tie throughout
+    (z_0 = z_1 on the whole region, as with zero output weights: no class is predicted there)."""
+    xmax = max(abs(v) for v in part.box)
+    dA, dc = part.A[:, 1] - part.A[:, 0], part.c[:, 1] - part.c[:, 0]
+    scale = np.abs(part.A).sum(axis=(1, 2)) * xmax + np.abs(part.c).sum(axis=1)
+    tied = np.abs(dA).sum(axis=1) * xmax + np.abs(dc) <= 2 * EPS * scale
     mixed = np.zeros(len(part), bool)
     mixed[bnd.mixed] = True
     z = np.einsum("rkd,rd->rk", part.A, part.centroids()) + part.c
     top = z.argmax(axis=1)
-    cells = [(int(top[i]), part.polygon(i)) for i in np.flatnonzero(~mixed)]
-    return cells + [(int(k), np.asarray(poly)) for k, _, poly in bnd.cells]
+    cells = [(-1, part.polygon(i)) for i in np.flatnonzero(tied)]
+    cells += [(int(top[i]), part.polygon(i)) for i in np.flatnonzero(~mixed & ~tied)]
+    return cells + [(int(k), np.asarray(poly)) for k, r, poly in bnd.cells if not tied[r]]
 
 
 def polygon_area(P):

@@ -23,7 +23,8 @@ const CSS = `
 .relunet-app .ex-badge.fail { background: #fee2e2; color: #991b1b; }
 .relunet-app .ex-text { font-size: 13px; margin: 6px 0; line-height: 1.4; }
 .relunet-app .ex-body { display: grid; grid-template-columns: minmax(260px, 1fr) minmax(240px, 1fr); gap: 10px; }
-@media (max-width: 900px) { .relunet-app .ex-body { grid-template-columns: 1fr; } }
+.relunet-app .ex-body > * { min-width: 0; }
+@media (max-width: 900px) { .relunet-app .ex-body { grid-template-columns: minmax(0, 1fr); } }
 .relunet-app .ex-map { width: 100%; touch-action: none; border: 1px solid var(--line, #e5e7eb); border-radius: 8px; cursor: crosshair; }
 .relunet-app .ex-grade { font-size: 12px; line-height: 1.45; }
 .relunet-app .ex-grade ul { margin: 4px 0; padding-left: 18px; color: #991b1b; }
