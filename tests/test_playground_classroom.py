@@ -18,7 +18,7 @@ from relunet.playground import frames, protocol as P, views
 from relunet.playground.driver import Driver, respond
 from relunet.playground.lecture import STEPS, step_config
 from relunet.playground.session import Session
-from relunet.playground.state import Config, default_config
+from relunet.playground.state import default_config
 
 
 def msg(**m):

@@ -4,7 +4,6 @@ The server runs in-process (uvicorn in a thread on a free port of 127.0.0.1), so
 the page shows with the session's model directly.
 """
 
-import os
 import socket
 import threading
 import time
@@ -18,7 +17,6 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def spiral_hash():
@@ -272,8 +270,8 @@ def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     assert page.evaluate("window.relunetPlayground.view.regions.segments.length") > 0
     assert "#exact" not in page.url and "exact=1" in page.url  # the toggle lives in the link
 
-    # the README picture (rewritten only when asked: RELUNET_SCREENSHOT=1)
-    shot = DOCS / "playground.png" if os.environ.get("RELUNET_SCREENSHOT") else tmp_path / "playground.png"
+    # a picture of the spiral with its exact regions (the README's comes from test_classroom_browser.py)
+    shot = tmp_path / "playground.png"
     page.screenshot(path=str(shot), full_page=False)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page.uncheck("#pwl")

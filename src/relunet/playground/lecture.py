@@ -28,7 +28,7 @@ STEPS = (
              "<code>w_k x + b_k</code> is largest, so each class gets one <b>convex</b> cell, bounded by straight "
              "lines (the bold line is the exact boundary). Class 0 (blue) sits near [0.8, 0] <i>and</i> near "
              "[0.4, 0.9], class 1 between them. A convex cell that holds both blue clusters holds the segment "
-             "between them too, so <b>no W and b can be right</b>. Press Play: training stops short of 100%.",
+             "between them too, so <b>no W and b can be right</b>. Press Play: the accuracy never reaches 100%.",
      "config": {}},
     {"title": "One hidden layer of ReLUs",
      "text": "Add a hidden layer: <code>h_j = max(0, w_j x + b_j)</code>, then <code>f = softmax(W2 h + b2)</code>. "
@@ -56,6 +56,8 @@ STEPS = (
                 "lr": 0.05, "batch_size": 1, "exact": False}},
 )
 UNDO_DEPTH = 20
+#: A step whose config agrees with the page's on these keeps the weights trained so far.
+SAME_NETWORK = ("task", "dataset", "n", "noise", "classes", "data_seed", "test_fraction", "layers", "seed")
 
 
 class Lecture(_Strict):
@@ -91,7 +93,14 @@ def on_lecture(session, m):
     ext["undo"].append((ext["current"], session.snapshot()))
     del ext["undo"][:-UNDO_DEPTH]
     ext["current"] = m.step
-    session.set_experiment(step_config(m.step))
+    new, old = step_config(m.step), session.config
+    if all(getattr(new, k) == getattr(old, k) for k in SAME_NETWORK):
+        # the same data and network (step 2 -> 3): keep the weights trained so far, take the step's settings
+        session.config = new
+        session.trainer = None
+        session.playing = False
+    else:
+        session.set_experiment(new)
     return [session.state(), info(session)]
 
 

@@ -567,7 +567,7 @@ class Session:
             data = base64.b64decode(m.data, validate=True)
         except ValueError:
             raise RelunetError("model file: not valid base64") from None
-        model = from_bytes(data, "uploaded file")
+        model = from_bytes(data, "uploaded file", P.MODEL_LIMITS)
         self.load_model(model)
 
     def _on_export_weights(self, m):
@@ -715,8 +715,14 @@ class Session:
         """A float32 copy of the model for drawing: maps need 3 digits, and float32 halves their cost."""
         v = getattr(self, "_view", None)
         if v is None or v[0] is not self.model:
-            v = self._view = (self.model, self.model.astype("float32"))
-        v[1].set_weights(self.model.get_weights())
+            base = self.model.copy()    # made from the drawing weights: a plain float32 cast of huge ones overflows
+            for lin, (W, b) in zip(base.linears, drawing_weights(self.model)):
+                lin.W[...] = W
+                lin.b[...] = b
+            v = self._view = (self.model, base.astype("float32"))
+        for view, (W, b) in zip(v[1].linears, drawing_weights(self.model)):
+            view.W[...] = W
+            view.b[...] = b
         return v[1]
 
     def map_frame(self):
@@ -816,3 +822,36 @@ def _jsonable(v):
             v = v[:16, :16] if v.ndim == 2 else v[:256]
         return v.tolist()
     return v
+
+
+#: Weights beyond this magnitude are rescaled before the float32 drawing copy (float32 overflows at 3.4e38).
+DRAWING_SAFE = 1e6
+_HOMOGENEOUS = ("relu", "leaky_relu", "identity")
+
+
+def drawing_weights(model):
+    """[(W, b), ...] for the float32 drawing copy, finite and small enough that its forward pass cannot overflow.
+
+    After a divergence the weights may be huge (or, from a bad file, not finite): a plain float32 copy then
+    overflows and the map goes flat. A positive factor passes through ReLU, leaky ReLU and identity units, so for
+    those networks the layers are rescaled: W_l / s_l and b_l / (s_1 ... s_l) give z_l / (s_1 ... s_l) in every
+    layer, every logit is scaled by one positive number, and the decision map (the argmax) is exactly the
+    model's. Other activations are clipped.
+    """
+    layers = [(lin.W, lin.b) for lin in model.linears]
+    if all(np.isfinite(W).all() and np.isfinite(b).all() and np.abs(W).max(initial=0.0) <= DRAWING_SAFE
+           and np.abs(b).max(initial=0.0) <= DRAWING_SAFE for W, b in layers):
+        return layers
+    big = np.finfo(np.float64).max
+    layers = [(np.nan_to_num(W, nan=0.0, posinf=big, neginf=-big), np.nan_to_num(b, nan=0.0, posinf=big, neginf=-big))
+              for W, b in layers]
+    if not all(a in _HOMOGENEOUS for a in model.activation_names):
+        return [(np.clip(W, -DRAWING_SAFE, DRAWING_SAFE), np.clip(b, -DRAWING_SAFE, DRAWING_SAFE)) for W, b in layers]
+    out, scale = [], 1.0          # scale: s_1 ... s_(l-1), the factor z_(l-1) was divided by
+    with np.errstate(over="ignore", under="ignore"):
+        for W, b in layers:
+            bs = b / scale
+            s = max(np.abs(W).max(initial=0.0), np.abs(bs).max(initial=0.0)) or 1.0
+            out.append((W / s, bs / s))
+            scale *= s
+    return out

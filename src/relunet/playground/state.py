@@ -48,7 +48,7 @@ class Config(_Strict):
     discretize: bool = False
     hinges: bool = True
     exact: bool = False     # overlay the exact linear regions and decision boundary (relunet.pwl)
-    points: Optional[tuple[Point, ...]] = None   # only for dataset "custom"
+    points: Optional[Annotated[tuple[Point, ...], Field(max_length=MAX_POINTS)]] = None   # only for dataset "custom"
 
     def with_(self, **changes):
         """A validated copy with `changes` applied."""
@@ -96,11 +96,14 @@ def decode_hash(text):
         if field is None:
             raise ProtocolError(f"link: unknown setting {key!r}")
         raw[field] = value
+    n = len([p for p in raw.get("points", "").split(";") if p])
+    if n > MAX_POINTS:
+        raise ProtocolError(f"link: {n:,} points; too many points (at most {MAX_POINTS:,})")
     data = {}
     try:
         for field, value in raw.items():
             data[field] = _parse(field, value, raw.get("task", "classification"))
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, KeyError):
         raise ProtocolError(f"link: {_FIELDS[field]}={value!r} is not valid") from None
     try:
         config = Config.model_validate(data, strict=False)
