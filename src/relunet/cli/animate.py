@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from ..engine.errors import DivergenceError, RelunetError
-from ._common import add_data_arguments, check_output_path, int_list, load_data
+from ._common import add_data_arguments, check_output_paths, data_input, finite_float, int_list, load_data, seed_type
 
 HELP = "render training as an animation (GIF, or MP4 with ffmpeg): decision map, hinge lines, loss curve"
 DESCRIPTION = """Train a network and record it: each frame shows the decision map with the data, the hinge line
@@ -27,9 +27,9 @@ def add_arguments(p):
     p.add_argument("--hidden", default="8", help="hidden layer sizes, e.g. 8 or 16,16 (default 8)")
     p.add_argument("--epochs", type=int, default=200, help="epochs to train (default 200)")
     p.add_argument("--frames", type=int, default=40, help="frames in the animation (default 40, at most epochs + 1)")
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate of per-sample SGD (default 0.1)")
+    p.add_argument("--lr", type=finite_float, default=0.1, help="learning rate of per-sample SGD (default 0.1)")
     p.add_argument("--batch-size", type=int, default=1, help="tokens per update (default 1, the lecture's SGD)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the visiting order")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of the initial weights and the visiting order")
     p.add_argument("--fps", type=int, default=8, help="frames per second (default 8)")
     p.add_argument("--dpi", type=int, default=80, help="pixels per inch of the 9 x 4 inch frames (default 80)")
     p.add_argument("--out", required=True, metavar="RUN.gif|RUN.mp4")
@@ -41,9 +41,7 @@ def check_options(args):
     ext = os.path.splitext(out)[1].lower()
     if ext not in FORMATS:
         raise RelunetError(f"cannot write an animation as {ext or 'a file without suffix'!r} ({out}); use .gif or .mp4")
-    check_output_path(out, "animation")
-    if os.path.exists(args.data) and os.path.exists(out) and os.path.samefile(args.data, out):
-        raise RelunetError(f"--out {out} is the input data file; choose another name")
+    check_output_paths([(out, "--out")], inputs=[data_input(args)])
     if ext == ".mp4":
         from matplotlib.animation import FFMpegWriter
 
@@ -57,8 +55,6 @@ def check_options(args):
         raise RelunetError(f"--lr must be a positive number, got {args.lr}")
     if args.batch_size < 1:
         raise RelunetError(f"--batch-size must be a positive integer, got {args.batch_size}")
-    if args.seed < 0:
-        raise RelunetError(f"--seed must be a non-negative integer, got {args.seed}")
     if not 1 <= args.fps <= 60:
         raise RelunetError(f"--fps must be from 1 to 60, got {args.fps}")
     if not 20 <= args.dpi <= 300:
@@ -99,43 +95,41 @@ def write_animation(path, ext, model, trainer, X, y, epochs_at, fps, dpi):
     from matplotlib.animation import FFMpegWriter, PillowWriter
 
     from ..data import bounding_box
+    from ..io import atomic_write_bytes
     from ..plot import PALETTE, draw_regions, new_figure
 
     box = bounding_box(X)
     fig = new_figure(9, 4)
     ax_map, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
     writer = PillowWriter(fps=fps) if ext == ".gif" else FFMpegWriter(fps=fps)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=ext, dir=folder)
-    os.close(fd)
     losses = []
-    try:
-        with writer.saving(fig, tmp, dpi):
-            for e in epochs_at:
-                while trainer.epoch < e:
-                    losses.append(trainer.run_epoch()["loss"])
-                ax_map.clear()
-                draw_regions(ax_map, model, X, y, box=box, resolution=100, legend="best",
-                             title=f"epoch {e}: {model.score(X, y):.0%} correct")
-                ax_loss.clear()
-                ax_loss.plot(np.arange(1, len(losses) + 1), losses, color=PALETTE[0], label="training loss")
-                ax_loss.set_xlim(0, max(1, epochs_at[-1]))
-                ax_loss.set_xlabel("epoch")
-                ax_loss.set_ylabel("cross-entropy loss")
-                ax_loss.set_title("loss (per-sample SGD)" if trainer.batch_size == 1 else "loss", fontsize=10)
-                if losses:
-                    ax_loss.set_ylim(0, 1.05 * max(losses))
-                    ax_loss.legend(loc="upper right", fontsize=8)
-                fig.tight_layout()
-                writer.grab_frame()
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; the animation is an ordinary file
-        os.replace(tmp, path)
-    except DivergenceError as err:
-        raise RelunetError(f"{err}; try a smaller --lr") from None
-    except OSError as err:
-        raise RelunetError(f"cannot write {path}: {err.strerror or err}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # The writers want a file name; they write into a private folder, and the finished file is then
+    # written atomically (relunet.io), so `path` is never seen half-written.
+    with tempfile.TemporaryDirectory(prefix="relunet-animate-") as folder:
+        tmp = os.path.join(folder, "animation" + ext)
+        try:
+            with writer.saving(fig, tmp, dpi):
+                for e in epochs_at:
+                    while trainer.epoch < e:
+                        losses.append(trainer.run_epoch()["loss"])
+                    ax_map.clear()
+                    draw_regions(ax_map, model, X, y, box=box, resolution=100, legend="best",
+                                 title=f"epoch {e}: {model.score(X, y):.0%} correct")
+                    ax_loss.clear()
+                    ax_loss.plot(np.arange(1, len(losses) + 1), losses, color=PALETTE[0], label="training loss")
+                    ax_loss.set_xlim(0, max(1, epochs_at[-1]))
+                    ax_loss.set_xlabel("epoch")
+                    ax_loss.set_ylabel("cross-entropy loss")
+                    ax_loss.set_title("loss (per-sample SGD)" if trainer.batch_size == 1 else "loss", fontsize=10)
+                    if losses:
+                        ax_loss.set_ylim(0, 1.05 * max(losses))
+                        ax_loss.legend(loc="upper right", fontsize=8)
+                    fig.tight_layout()
+                    writer.grab_frame()
+            with open(tmp, "rb") as fh:
+                data = fh.read()
+        except DivergenceError as err:
+            raise RelunetError(f"{err}; try a smaller --lr") from None
+        except OSError as err:
+            raise RelunetError(f"cannot write {path}: {err.strerror or err}") from None
+    atomic_write_bytes(path, data)

@@ -2,7 +2,7 @@
 
 import json
 
-from ._common import check_output_path, load_model
+from ._common import check_output_paths, load_model
 
 HELP = "the lecture's quiz: list the exercises, grade a two-layer network exactly, or save a reference"
 DESCRIPTION = """The lecture's quiz: build a two-layer ReLU network whose decision boundary solves a task.
@@ -44,7 +44,7 @@ def run(args):
         return 0
     ex = exercises.get(args.name)
     if args.action == "reference":
-        check_output_path(args.out, "model")
+        check_output_paths([(args.out, "--out")])
         save(ex.reference(), args.out)
         print(f"wrote {args.out} (the reference solution of {ex.name})")
         return 0
