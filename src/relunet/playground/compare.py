@@ -63,8 +63,12 @@ class Twin:
         return self.trainer
 
     def progress(self):
+        """Epochs seen, with the current one's fraction."""
+        return 0.0 if self.trainer is None else self.tokens() / len(self.trainer.X)
+
+    def tokens(self):
         t = self.trainer
-        return 0.0 if t is None else t.epoch + t.epoch_position / len(t.X)
+        return 0 if t is None else t.epoch * len(t.X) + t.epoch_position
 
     def catch_up(self, session):
         """Train until B has seen as many tokens as A (the session's run)."""
@@ -74,11 +78,11 @@ class Twin:
         a = session.trainer
         if t is None or a is None:
             return
-        target = a.epoch + a.epoch_position / len(a.X)
+        target = a.epoch * len(a.X) + a.epoch_position       # both runs train on the same points
         try:
-            while self.progress() < target - 1e-12:
-                tokens = (target - self.progress()) * len(t.X)
-                t.step(int(min(max(1, np.ceil(tokens / t.batch_size)), t.updates_left_in_epoch)))
+            while self.tokens() < target:
+                need = target - self.tokens()
+                t.step(min(-(-need // t.batch_size), t.updates_left_in_epoch))
         except DivergenceError as e:
             self.status = {"level": "error", "message": f"Run B diverged: {e}"}
 
