@@ -58,6 +58,8 @@ def train(config, params, state, X, T, order, B, lr, sample_weight=None):
         Lb, dz, ok = loss_grad(c.loss, z, T[idx], w)
         batch_len = len(idx) if w is None else float(w.sum())  # the engine's batch length
         loss_sum += Lb * batch_len
+        if c.decay_scaling == "batch" and batch_len > 0:  # scikit-learn's L2 term, 0.5 wd |W|^2 / batch_len a token
+            loss_sum += 0.5 * c.weight_decay * sum(float((W * W).sum()) for W in params[0::2])
         correct += ok
         grads = [None] * (2 * L)
         for l in range(L - 1, -1, -1):

@@ -62,17 +62,24 @@ class MeanSquaredError(Loss):
 class Logistic(Loss):
     """f = sigmoid(z) per output; l_n = sum_k -t log f - (1 - t) log(1 - f) = softplus(z) - t z; dl/dz = f - t.
 
-    For binary (one output) and multi-label targets t in {0, 1}; a token is correct when all its outputs are.
+    Targets: (N, K) 0/1 for binary (K = 1) and multi-label data, where a token is correct when all its outputs
+    are; or class indices (N,) for one-hot multi-class, where it is correct when argmax z is its class.
     """
 
     name = "logistic"
-    def output(self, z): return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+    def output(self, z):
+        e = np.exp(-np.abs(z))  # 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below: no overflow, and tiny
+        return np.where(z >= 0, 1.0, e) / (1.0 + e)  # probabilities keep their digits (not 1 - 1 = 0)
 
     def per_token(self, z, t):
-        t = t.reshape(z.shape)
+        t = np.eye(z.shape[1], dtype=z.dtype)[t] if t.ndim == 1 and z.shape[1] > 1 else t.reshape(z.shape)
         return (np.logaddexp(0, z) - t * z).sum(axis=1), self.output(z) - t
 
-    def correct(self, z, t): return int(np.count_nonzero(np.all((z > 0) == (t.reshape(z.shape) > 0.5), axis=1)))
+    def correct(self, z, t):
+        if t.ndim == 1 and z.shape[1] > 1:  # one class per token: right when argmax z is it, as predict says
+            return int(np.count_nonzero(z.argmax(axis=1) == t))
+        return int(np.count_nonzero(np.all((z > 0) == (t.reshape(z.shape) > 0.5), axis=1)))
 
 
 class Poisson(Loss):

@@ -28,6 +28,12 @@ class Optimizer:
         c = self.weight_decay / (batch_len if self.decay_scaling == "batch" and batch_len > 0 else 1)
         return [g + c * p if i % 2 == 0 and c else g for i, (p, g) in enumerate(zip(params, grads))]
 
+    def penalty(self, params):
+        """The L2 term of a batch's summed loss with decay_scaling="batch", scikit-learn's 0.5 wd |W|^2 / batch_len
+        per token: 0.5 wd sum |W|^2. 0 with "constant" (PyTorch reports the data loss alone)."""
+        scaled = self.decay_scaling == "batch" and self.weight_decay
+        return 0.5 * self.weight_decay * sum(float(np.vdot(W, W)) for W in params[0::2]) if scaled else 0.0
+
     def init_state(self, params):
         """Create the state (zeros parallel to params) if missing, so that either engine can continue it."""
 
@@ -51,8 +57,8 @@ class Momentum(Optimizer):
     def __init__(self, momentum=0.9, nesterov=False, weight_decay=0.0, decay_scaling="constant"):
         super().__init__(weight_decay, decay_scaling)
         self.momentum, self.nesterov = checks.number("momentum", momentum), bool(nesterov)
-        if self.momentum >= 1 or (self.nesterov and self.momentum == 0):
-            raise RelunetError(f"momentum must be below 1 (and above 0 for Nesterov), got {momentum!r}")
+        if self.momentum > 1 or (self.nesterov and self.momentum == 0):  # 1: v never decays (scikit-learn allows it)
+            raise RelunetError(f"momentum must be at most 1 (and above 0 for Nesterov), got {momentum!r}")
         self.name = "nesterov" if self.nesterov else "momentum"
 
     def init_state(self, params):

@@ -5,7 +5,7 @@
 
 An epoch is one pass over the tokens in a fresh random order; batch_size=1 is the lecture's per-sample SGD.
 An epoch's loss and accuracy are means over its tokens, each measured just before its update (as Keras and
-scikit-learn report them). The updates run here (the reference) or in relunet.kernels (compiled, equal to
+scikit-learn report them); with decay_scaling="batch" the loss includes scikit-learn's L2 term. The updates run here (the reference) or in relunet.kernels (compiled, equal to
 the reference to rounding): ``choose_backend`` decides.
 """
 
@@ -213,7 +213,8 @@ class Trainer:
             z, tape = self.model.forward(x)
             L, dz = self.loss.value_and_grad(z, t, w)
             batch_len = len(idx) if w is None else float(w.sum())
-            loss_sum, correct = loss_sum + L * batch_len, correct + self.loss.correct(z, t)
+            penalty = self.optimizer.penalty(params) if batch_len > 0 else 0.0  # before the update, as L
+            loss_sum, correct = loss_sum + L * batch_len + penalty, correct + self.loss.correct(z, t)
             self.optimizer.step(params, self.model.backward(tape, dz), lr, batch_len)
         return loss_sum, correct, -(-len(order) // b)
 

@@ -179,7 +179,8 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
         order: int64 token indices. sample_weight: (N,) or None.
     Returns:
         (loss_sum, correct, updates): the sum over tokens of each token's loss measured before its update
-        (batch loss times batch length), the number of tokens classified correctly, the optimizer steps.
+        (batch loss times batch length; with decay_scaling "batch" plus scikit-learn's L2 term 0.5 wd |W|^2 for
+        each batch of weight > 0), the number of tokens classified correctly, the optimizer steps.
     """
     if not supports(config):
         raise RelunetError(f"no compiled kernel for {config}")

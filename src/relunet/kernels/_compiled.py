@@ -117,6 +117,17 @@ def _output_delta(loss, z, ti, tv_row, scale, d):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _squares(P, woff, boff):
+    """sum |W|^2 over every layer's weights: decay_scaling "batch" adds 0.5 wd times this (scikit-learn's L2
+    term, 0.5 wd |W|^2 / batch_len per token) to loss_sum, before each update, for batches of weight > 0."""
+    s = 0.0
+    for l in range(woff.shape[0]):
+        for k in range(woff[l], boff[l]):
+            s += P[k] * P[k]
+    return s
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
     """One optimizer step on P[k0:k1] with gradient G[k0:k1] + wd P (wd = 0 for biases).
 
@@ -261,6 +272,8 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
                     D[U(oo + k)] = zero
         else:
             loss_sum += value
+        if decay_batch and fp[5] != 0.0 and w > 0.0:
+            loss_sum += 0.5 * fp[5] * _squares(P, woff, boff)
         lr_wd = lr_wd0
         if decay_batch and weighted and w > 0.0:  # decay / batch_len, and batch_len is the token's weight
             cs[9] = fp[0] * fp[5] / w
@@ -521,6 +534,8 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                 batch_loss += value
             correct += ok
         loss_sum += batch_loss
+        if decay_batch and fp[5] != 0.0 and (wsum > 0.0 or not weighted):
+            loss_sum += 0.5 * fp[5] * _squares(P, woff, boff)
         for l in range(L - 1, -1, -1):
             n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
             D = Db[n * uo:n * (uo + n_o)].reshape(n, n_o)
