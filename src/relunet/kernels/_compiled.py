@@ -117,17 +117,6 @@ def _output_delta(loss, z, ti, tv_row, scale, d):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _squares(P, woff, boff):
-    """sum |W|^2 over every layer's weights: decay_scaling "batch" adds 0.5 wd times this (scikit-learn's L2
-    term, 0.5 wd |W|^2 / batch_len per token) to loss_sum, before each update, for batches of weight > 0."""
-    s = 0.0
-    for l in range(woff.shape[0]):
-        for k in range(woff[l], boff[l]):
-            s += P[k] * P[k]
-    return s
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
     """One optimizer step on P[k0:k1] with gradient G[k0:k1] + wd P (wd = 0 for biases).
 
@@ -154,6 +143,17 @@ def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
             S1[k] = m
             S2[k] = v
             P[k] -= step * m / (c * math.sqrt(v) + eps)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _squares(P, woff, boff):
+    """sum |W|^2 over every layer's weights: decay_scaling "batch" adds 0.5 wd times this (scikit-learn's L2
+    term, 0.5 wd |W|^2 / batch_len per token) to loss_sum, before each update, for batches of weight > 0."""
+    s = 0.0
+    for l in range(woff.shape[0]):
+        for k in range(woff[l], boff[l]):
+            s += P[k] * P[k]
+    return s
 
 
 @njit(inline="always", fastmath=FASTMATH, error_model="numpy")
