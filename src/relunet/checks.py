@@ -198,6 +198,18 @@ def inputs(X, n_inputs, dtype, where):
     return magnitude(X, where)
 
 
+def indicator(y, n_outputs, dtype, where):
+    """Multi-label targets: an (N, n_outputs) matrix of 0/1 (a column per label) in `dtype`."""
+    t = numbers(y, dtype, where)
+    if t.ndim != 2 or t.shape[1] != n_outputs:
+        raise RelunetError(f"{where} of a multi-label model must be an (N, {n_outputs}) matrix of 0/1, one column "
+                           f"per label, got shape {np.shape(y)}")
+    bad = (t != 0) & (t != 1)
+    if bad.any():
+        raise RelunetError(f"{where} of a multi-label model must be 0 or 1, got {t[bad][0].item()!r}")
+    return t
+
+
 def targets(y, n_outputs, dtype, counts, where):
     """Regression targets as (N, n_outputs) numbers in `dtype` (counts at least 0 when `counts`)."""
     t = numbers(y, dtype, where)

@@ -166,13 +166,19 @@ def test_any_architecture_back_propagates_correctly(sizes, n_in, n_out, batch, a
     assert max(r["max_rel_error"] for r in check_model(model, X, t)) < TOL
 
 
-@pytest.mark.parametrize("loss, task, outputs", [("logistic", "classification", 1), ("logistic", "classification", 3),
-                                                 ("poisson", "regression", 2), ("mse", "regression", 2)])
-def test_logistic_and_poisson_gradients_match_central_differences(loss, task, outputs):
+@pytest.mark.parametrize("loss, task, outputs, classes", [
+    ("logistic", "classification", 1, None), ("logistic", "classification", 3, None),  # binary, multi-label
+    ("logistic", "classification", 3, ["a", "b", "c"]),  # one-hot multi-class, targets as class labels
+    ("poisson", "regression", 2, None), ("mse", "regression", 2, None)])
+def test_logistic_and_poisson_gradients_match_central_differences(loss, task, outputs, classes):
     rng = np.random.default_rng(6)
-    model = MLP([3, 5, outputs], "tanh", task, seed=rng, loss=loss)
+    model = MLP([3, 5, outputs], "tanh", task, classes=classes, seed=rng, loss=loss)
     X = rng.normal(size=(7, 3))
-    y = rng.integers(0, len(model.classes), 7) if task == "classification" else rng.poisson(2.0, (7, outputs))
+    if model.multilabel:
+        y = rng.integers(0, 2, (7, outputs))
+    else:
+        y = model.classes[rng.integers(0, len(model.classes), 7)] if task == "classification" else \
+            rng.poisson(2.0, (7, outputs))
     assert max(r["max_rel_error"] for r in check_model(model, X, y)) < TOL
 
 

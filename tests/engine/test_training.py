@@ -272,7 +272,7 @@ def test_learning_rate_schedules():
     (dict(lr=0.0), "learning rate must be a finite number above 0"),
     (dict(lr=-1.0), "learning rate"),
     (dict(batch_size=0), "batch size must be a positive integer"),
-    (dict(momentum=1.5, optimizer="momentum"), "momentum must be below 1"),
+    (dict(momentum=1.5, optimizer="momentum"), "momentum must be at most 1"),
     (dict(optimizer="rmsprop"), "unknown optimizer 'rmsprop'"),
     (dict(validation=1.5), "validation fraction must be in [0, 1)"),
     (dict(schedule="cosine"), "unknown learning-rate schedule"),

@@ -22,8 +22,7 @@ class Activation:
         """dL/dz = dL/dh * g'(z): the chain rule, element by element."""
         return dh * self.derivative(z, h)
 
-    def __repr__(self):
-        return f"{type(self).__name__}()"
+    def __repr__(self): return f"{type(self).__name__}()"
 
 
 class ReLU(Activation):

@@ -21,9 +21,7 @@ class Loss:
             return 0.0, np.zeros_like(g)
         return float(w @ l / total), g * (w / total)[:, None]
 
-    def correct(self, z, t):
-        """How many tokens the outputs get right (0 for regression losses)."""
-        return 0
+    def correct(self, z, t): return 0  # how many tokens the outputs get right: none for regression losses
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -61,10 +59,8 @@ class MeanSquaredError(Loss):
 
 class Logistic(Loss):
     """f = sigmoid(z) per output; l_n = sum_k -t log f - (1 - t) log(1 - f) = softplus(z) - t z; dl/dz = f - t.
-
-    Targets: (N, K) 0/1 for binary (K = 1) and multi-label data, where a token is correct when all its outputs
-    are; or class indices (N,) for one-hot multi-class, where it is correct when argmax z is its class.
-    """
+    Targets t: (N, K) 0/1 for binary (K = 1) and multi-label data (a token is correct when all its outputs are),
+    or class indices (N,) for one-hot multi-class (correct when argmax z is its class)."""
 
     name = "logistic"
 

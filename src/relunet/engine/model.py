@@ -10,7 +10,7 @@ argmax(W x + b). Shapes: X (N, sizes[0]); z^(L) (N, sizes[-1]); W^(l) (sizes[l],
 import numpy as np
 
 from .. import checks
-from .activations import Activation, get_activation
+from .activations import get_activation
 from .errors import RelunetError
 from .init import DEFAULT_INIT, INITIALIZERS, as_generator
 from .layers import Linear
@@ -33,6 +33,8 @@ class MLP:
         sizes: layer widths [inputs, hidden..., outputs], e.g. [2, 64, 64, 3].
         activation: hidden activation name (ReLU default) or Activation, or one per hidden layer.
         task: "classification" or "regression". classes: the class labels in output order (default 0..K-1).
+            loss="logistic" with K > 1 outputs and classes=None is a multi-label model (``multilabel``): each
+            output is a yes/no label, targets and predictions are (N, K) 0/1 matrices; with classes, one-hot.
         dtype: "float64" (default) or "float32". seed: an int or a numpy.random.Generator for the weights.
         init: "auto" (He for the ReLU family, Glorot otherwise), "he" or "glorot".
         loss: None (the task's default, "cross_entropy" or "mse"), "logistic" or "poisson".
@@ -41,12 +43,8 @@ class MLP:
     def __init__(self, sizes, activation="relu", task="classification", classes=None, dtype="float64",
                  seed=0, init="auto", loss=None):
         sizes, task = checks.sizes(sizes), checks.choice("task", task, TASKS)
-        if isinstance(activation, (str, Activation)):
-            names = [get_activation(activation)] * (len(sizes) - 2)  # checked even without hidden layers
-        elif isinstance(activation, (list, tuple)):
-            names = list(activation)
-        else:
-            raise RelunetError(f"activation must be a name, an Activation or a list of them, got {activation!r}")
+        # one activation for every hidden layer (checked even without hidden layers), or a list of them
+        names = activation if isinstance(activation, (list, tuple)) else [get_activation(activation)] * (len(sizes) - 2)
         if len(names) != len(sizes) - 2:
             raise RelunetError(f"got {len(names)} activations for {len(sizes) - 2} hidden layers")
         self.sizes, self.task, self.dtype = sizes, task, checks.dtype(dtype)
@@ -55,8 +53,8 @@ class MLP:
         checks.memory(sizes, self.dtype)
         self.activations = [get_activation(a) for a in names]  # each layer its own object
         self.linears = [Linear(i, o, self.dtype) for i, o in zip(sizes[:-1], sizes[1:])]
-        self.classes = None
-        if task == "classification":  # one logistic output is a binary classifier
+        self.classes = None  # none for regression and multi-label; one logistic output is a binary classifier
+        if task == "classification" and not (self.loss == "logistic" and sizes[-1] > 1 and classes is None):
             self.classes = checks.classes(classes, 2 if sizes[-1] == 1 and self.loss == "logistic" else sizes[-1])
         self.initialize(seed)
         self.box = None        # the training data's bounding box [x0, x1, y0, y1, ...], kept in model files
@@ -67,6 +65,7 @@ class MLP:
     n_outputs = property(lambda self: self.sizes[-1])
     depth = property(lambda self: len(self.linears), doc="The number of Linear layers.")
     n_parameters = property(lambda self: sum(p.size for p in self.parameters()))
+    multilabel = property(lambda self: self.task == "classification" and self.classes is None)
 
     def parameters(self):
         """The parameter arrays themselves, in order [W1, b1, W2, b2, ...]."""
@@ -155,28 +154,35 @@ class MLP:
         return np.hstack([1 - f, f]) if f.shape[1] == 1 else f
 
     def predict(self, X):
-        """Class labels (classification) or outputs (regression; shape (N,) for one output)."""
+        """Class labels (N,), the (N, labels) 0/1 matrix of a multi-label model, or regression outputs ((N,)
+        for one output)."""
         z = self.decision_function(X)
+        if self.multilabel:
+            return (z > 0).astype(np.int64)  # sigmoid(z) > 1/2
         if self.task == "classification":
             return self.classes[(z[:, 0] > 0).astype(int) if z.shape[1] == 1 else z.argmax(axis=1)]
         f = LOSSES[self.loss]().output(z)
         return f[:, 0] if self.n_outputs == 1 else f
 
     def score(self, X, y):
-        """Accuracy (classification) or R^2 = 1 - sum (y - f)^2 / sum (y - mean y)^2 (regression) on (X, y)."""
+        """Accuracy (classification; multi-label: all of a token's labels right) or R^2 = 1 - sum (y - f)^2 /
+        sum (y - mean y)^2 (regression) on (X, y)."""
         if self.task == "classification":
-            return float(np.mean(self.predict(X) == self.classes[checks.class_indices(y, self.classes, "labels")]))
+            t = self.encode_labels(y) if self.multilabel else \
+                self.classes[checks.class_indices(y, self.classes, "labels")]
+            return float(np.mean(np.all((self.predict(X) == t).reshape(len(t), -1), axis=1)))
         t = self.encode_labels(y)
         return float(1 - ((t - self.predict(X).reshape(t.shape)) ** 2).sum() / ((t - t.mean(axis=0)) ** 2).sum())
 
     def encode_labels(self, y, where="labels"):
-        """Labels -> the loss's targets: class indices (N,) for cross-entropy, numbers (N, K) for the others."""
+        """Labels -> the loss's targets: class indices (N,) (one logistic output: (N, 1) 0/1), an (N, K) 0/1
+        matrix for a multi-label model, numbers (N, K) for regression."""
         if self.task == "regression":
             return checks.targets(y, self.n_outputs, self.dtype, self.loss == "poisson", where)
+        if self.multilabel:
+            return checks.indicator(y, self.n_outputs, self.dtype, where)
         idx = checks.class_indices(y, self.classes, where)
-        if self.loss == "cross_entropy":
-            return idx
-        return idx.astype(self.dtype)[:, None] if self.n_outputs == 1 else np.eye(self.n_outputs, dtype=self.dtype)[idx]
+        return idx.astype(self.dtype)[:, None] if self.n_outputs == 1 else idx
 
     def __repr__(self):
         acts = self.activation_names

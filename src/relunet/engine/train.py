@@ -5,8 +5,9 @@
 
 An epoch is one pass over the tokens in a fresh random order; batch_size=1 is the lecture's per-sample SGD.
 An epoch's loss and accuracy are means over its tokens, each measured just before its update (as Keras and
-scikit-learn report them); with decay_scaling="batch" the loss includes scikit-learn's L2 term. The updates run here (the reference) or in relunet.kernels (compiled, equal to
-the reference to rounding): ``choose_backend`` decides.
+scikit-learn report them; with decay_scaling="batch" the loss includes scikit-learn's L2 term). The updates
+run here (the reference) or in relunet.kernels (compiled, equal to the reference to rounding):
+``choose_backend`` decides.
 """
 
 import copy
@@ -33,13 +34,10 @@ def choose_backend(backend, model, optimizer):
     """
     if backend == "reference" or os.environ.get("RELUNET_BACKEND") == "reference":
         return None
-    try:
-        from .. import kernels
-    except ImportError:
-        kernels = None
+    from .. import kernels  # Numba itself is imported only when a kernel first runs
     custom = type(optimizer) not in (SGD, Momentum, Adam) or any(type(a) is not ACTIVATIONS.get(a.name)
                                                                   for a in model.activations)
-    config = None if kernels is None or custom or not kernels.available() else kernels.KernelConfig(
+    config = None if custom or not kernels.available() else kernels.KernelConfig(
         activations=tuple((a.name, getattr(a, "slope", 0.0)) for a in model.activations), loss=model.loss,
         optimizer=optimizer.name, momentum=getattr(optimizer, "momentum", 0.0),
         beta1=getattr(optimizer, "betas", (0.9, 0.999))[0], beta2=getattr(optimizer, "betas", (0.9, 0.999))[1],
@@ -67,13 +65,9 @@ class History:
 
     def __len__(self): return len(self.epoch)
 
-    def last(self): return {f: getattr(self, f)[-1] for f in self.FIELDS} if len(self) else {}
-
-    def as_dict(self):
-        return {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()}
-
     def __repr__(self):
-        return f"History(epochs={len(self)}, loss={self.last().get('loss')}, stop_reason={self.stop_reason!r})"
+        loss = self.loss[-1] if self.loss else None
+        return f"History(epochs={len(self)}, loss={loss}, stop_reason={self.stop_reason!r})"
 
 
 class Callback:
@@ -108,6 +102,8 @@ class Trainer:
         seed: int or numpy Generator for the validation split and the visiting order.
         callbacks: Callback objects or functions fn(trainer, record) that return True to stop.
         sample_weight: (N,) weights of the tokens in the loss. backend: "auto", "reference" or "kernel".
+
+    ``epoch`` counts the epochs done: set it to number on from another run (the schedule, records and errors follow).
     """
 
     def __init__(self, model, X, y, *, optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=0.0,
@@ -144,15 +140,10 @@ class Trainer:
                                        weight_decay, decay_scaling or self.optimizer.decay_scaling)
         self.optimizer = optimizer
 
-    @property
-    def epoch_position(self):
-        """Tokens of the current epoch visited so far (0 between epochs)."""
-        return 0 if self._order is None else self._pos
-
-    @property
-    def updates_left_in_epoch(self):
-        """Updates still to do before the current epoch ends (a whole epoch's worth between epochs)."""
-        return -(-(len(self.X) - self.epoch_position) // self._batch_size)
+    epoch_position = property(lambda self: 0 if self._order is None else self._pos,
+                              doc="Tokens of the current epoch visited so far (0 between epochs).")
+    updates_left_in_epoch = property(lambda self: -(-(len(self.X) - self.epoch_position) // self._batch_size),
+                                     doc="Updates before the current epoch ends (a whole epoch's between epochs).")
 
     def step(self, updates=1):
         """Do `updates` optimizer steps, crossing epoch ends as needed; returns the records of finished epochs."""
@@ -195,8 +186,7 @@ class Trainer:
             finite = math.isfinite(loss_sum) and all(np.isfinite(p).all() for p in params) and \
                 np.isfinite(self.model.forward(self.X[order[-b:]])[0]).all()
         if not finite:
-            for p, s in zip(params, saved):
-                p[...] = s
+            self.model.set_weights(saved)
             opt.state, self._order = saved_state, None
             raise DivergenceError(self._divergence_message(lr), self.epoch + 1)
         self._pos, self.updates = self._pos + len(order), self.updates + int(updates)

@@ -194,14 +194,13 @@ class ReLUNetBase(BaseEstimator):
                                   "hasn't converged yet." % self.max_iter, ConvergenceWarning)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
-        except DivergenceError as e:
-            # relunet stops a diverging fit with its error (scikit-learn would go on with NaN weights); with
-            # early stopping the best validation epoch's weights are kept, as after a normal end. The Trainer
-            # counted epochs of its own run (one epoch): the estimator names its own epoch.
+        except DivergenceError:
+            # relunet stops a diverging fit with its error (scikit-learn would go on with NaN weights), naming
+            # the estimator's epoch; with early stopping the best validation epoch's weights are kept, as after
+            # a normal end.
             if early_stopping:
                 self.model_.set_weights(self._best_weights)
-            epoch = self.n_iter_ + 1
-            raise DivergenceError(f"training diverged in epoch {epoch}: {str(e).split(': ', 1)[-1]}", epoch) from None
+            raise
         if early_stopping:
             self.model_.set_weights(self._best_weights)
 

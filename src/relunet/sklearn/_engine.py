@@ -6,7 +6,6 @@ cross-entropy, 0/1 or real numbers (N, K) for the other losses.
 """
 
 import numpy as np
-from scipy.special import expit
 
 from ..engine import loss_and_gradients as _loss_and_gradients
 from ..engine.losses import LOSSES
@@ -19,29 +18,14 @@ ACTIVATIONS = {"relu": "relu", "leaky_relu": "leaky_relu", "tanh": "tanh", "logi
                "identity": "identity"}
 
 
-class EstimatorMLP(MLP):
-    """relunet's MLP that also takes multi-label targets: an (N, K) indicator matrix for the logistic loss.
-
-    (The engine's encode_labels takes one label per token; the estimators need one 0/1 per output.)
-    """
-
-    def encode_labels(self, y, where="labels"):
-        y = np.asarray(y)
-        if self.loss == "logistic" and y.ndim == 2 and y.shape[1] == self.n_outputs:
-            if not np.isin(y, (0, 1)).all():
-                raise ValueError(f"{where} must be 0 or 1 for every output of a multi-label network")
-            return y.astype(self.dtype)
-        return super().encode_labels(y, where)
-
-
 def build_model(units, activation, loss, dtype, weights, classes):
-    """The network with the given [(W, b), ...] (W of shape (out, in)); classes label the outputs."""
+    """The network with the given [(W, b), ...] (W of shape (out, in)); classes label the outputs. Several
+    logistic outputs without classes make relunet's multi-label MLP (targets: an (N, K) 0/1 matrix)."""
     task = "regression" if loss in ("mse", "poisson") else "classification"
     n_classes = 2 if loss == "logistic" and units[-1] == 1 else units[-1]
     if classes is not None and len(classes) != n_classes:
         classes = None  # one-class y, multi-label: outputs 0..K-1
-    model = EstimatorMLP(units, ACTIVATIONS[activation], task, classes=classes, dtype=np.dtype(dtype).name,
-                         loss=loss)
+    model = MLP(units, ACTIVATIONS[activation], task, classes=classes, dtype=np.dtype(dtype).name, loss=loss)
     model.set_weights(weights)
     return model
 
@@ -54,11 +38,7 @@ def new_optimizer(est):
     mu = float(est.momentum)
     if mu == 0:
         return SGD(**decay)  # Nesterov without momentum is plain SGD, in both libraries
-    opt = Momentum(min(mu, 0.5), nesterov=est.nesterovs_momentum, **decay)
-    # scikit-learn accepts momentum=1.0 (the velocity never decays); relunet's Momentum refuses it as a
-    # likely mistake, so the estimator sets the value after construction.
-    opt.momentum = mu
-    return opt
+    return Momentum(mu, nesterov=est.nesterovs_momentum, **decay)
 
 
 def set_learning_rate(optimizer, old, new):
@@ -76,24 +56,22 @@ def run_epoch(est, X, T, sample_weight, batch_size, lr):
     model = est.model_
     trainer = Trainer(model, X, _trainer_targets(model, T), optimizer=est._optimizer, lr=lr,
                       batch_size=batch_size, shuffle=False, sample_weight=sample_weight)
-    n, alpha = X.shape[0], float(est.alpha)
-    if not alpha and sample_weight is None:
+    trainer.epoch = est.n_iter_  # the Trainer numbers this epoch as the estimator does (in a divergence too)
+    if sample_weight is None and not (model.loss == "mse" and est.n_outputs_ > 1 and est.alpha):
+        # The Trainer's epoch loss is scikit-learn's: with decay_scaling="batch" it holds the L2 term.
         return reported_loss(est, trainer.run_epoch()["loss"])
-    # The penalty depends on the weights before each update, and with sample weights scikit-learn weighs
-    # the batch losses by rows (the Trainer by weight): step one batch at a time.
-    loss = LOSSES[model.loss]()
-    data = penalty = 0.0
+    # With sample weights scikit-learn weighs the batch losses by rows (the Trainer by weight); with several
+    # squared-error outputs it divides the data loss by K but not the L2 term: one batch at a time.
+    loss, n, total = LOSSES[model.loss](), X.shape[0], 0.0
     for s in range(0, n, batch_size):
         e = min(s + batch_size, n)
         w = None if sample_weight is None else sample_weight[s:e]
+        with np.errstate(all="ignore"):
+            data = loss.value_and_grad(model.forward(X[s:e])[0], T[s:e], w)[0]
         batch_len = e - s if w is None else float(w.sum())
-        penalty += (e - s) * 0.5 * alpha * sum(float(np.vdot(lin.W, lin.W)) for lin in model.linears) / batch_len
-        if w is not None:
-            with np.errstate(all="ignore"):
-                data += (e - s) * loss.value_and_grad(model.forward(X[s:e])[0], T[s:e], w)[0]
-        records = trainer.step(1)
-    data = records[-1]["loss"] if sample_weight is None else data / n
-    return reported_loss(est, data) + penalty / n
+        total += (e - s) * (reported_loss(est, data) + est._optimizer.penalty(model.parameters()) / batch_len)
+        trainer.step(1)
+    return total / n
 
 
 def reported_loss(est, data_loss):
@@ -120,12 +98,7 @@ def decision(est, X):
 
 def output(est, X):
     """f = out_activation(z^(L)): softmax, sigmoid, exp or identity.  X: (N, features) -> (N, outputs)."""
-    z = decision(est, X)
-    if est.model_.loss == "logistic":
-        # SciPy's expit, as scikit-learn: the engine's 0.5 (1 + tanh(z / 2)) loses the relative precision of
-        # small probabilities (exactly 0 below z = -38)
-        return expit(z)
-    return LOSSES[est.model_.loss]().output(z)
+    return LOSSES[est.model_.loss]().output(decision(est, X))
 
 
 def _trainer_targets(model, T):
