@@ -120,6 +120,24 @@ def test_epochs_zero_saves_the_initialised_model(run_cli, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_train_backend_option(run_cli, tmp_path, monkeypatch):
+    """--backend reference and --backend kernel train the same network (the two engines agree to rounding) and
+    say which ran; RELUNET_BACKEND=reference is still honoured (auto then runs the reference)."""
+    common = ["train", "--data", "xor", "--hidden", "6", "--optimizer", "momentum", "--epochs", "3", "--json"]
+    ran, models = {}, {}
+    for backend, env in (("reference", None), ("kernel", None), ("auto", "reference")):
+        if env:
+            monkeypatch.setenv("RELUNET_BACKEND", env)
+        r = run_cli(*common, "--backend", backend, "--out", f"{backend}.npz")
+        assert r.returncode == 0, r.stderr
+        ran[backend], models[backend] = json.loads(r.stdout)["backend"], relunet.load(tmp_path / f"{backend}.npz")
+    assert ran == {"reference": "reference", "kernel": "kernel", "auto": "reference"}
+    assert models["kernel"].training["backend"] == "kernel"
+    for a, b, c in zip(*(models[k].parameters() for k in ("reference", "kernel", "auto"))):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(c, a)  # the same reference run
+
+
 def test_no_hidden_layer_is_the_linear_classifier(run_cli, tmp_path):
     r = run_cli("train", "--data", "lecture", "--hidden", "", "--epochs", "50", "--out", "lin.npz", "--json")
     assert r.returncode == 0, r.stderr

@@ -102,6 +102,17 @@ def test_same_weights_as_scikit_learn(target, solver, setting):
         np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("solver, batch_size", [("sgd", 16), ("adam", 16), ("sgd", 1)])
+@pytest.mark.parametrize("target", ["multiclass", "binary", "multilabel", "regression", "multi-output", "poisson"])
+def test_alpha_without_sample_weights_as_scikit_learn(target, solver, batch_size):
+    # The Trainer's epoch loss holds scikit-learn's L2 term (decay_scaling="batch"), so each epoch is one run
+    # of the Trainer (the kernels' when they support the network); several squared-error outputs, whose data
+    # loss scikit-learn divides by K but not the L2 term, step batch by batch.
+    ours, theirs = fit_both(target, alpha=0.01, batch_size=batch_size, solver=solver,
+                            max_iter=3 if batch_size == 1 else 6)
+    assert_same_fit(ours, theirs)
+
+
 def _multi_output_lbfgs(setting):
     # For several outputs scikit-learn hands SciPy the squared loss averaged over the K outputs with the
     # gradient of their sum, an inconsistent pair; relunet minimises the sum (the objective of its gradient,

@@ -48,6 +48,10 @@ def add_arguments(p):
     p.add_argument("--init", default=None, metavar="MODEL.npz", help="start from the weights of a saved model")
     p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the trained model")
     p.add_argument("--plot", default=None, metavar="FIG.png", help="also draw the result")
+    p.add_argument("--backend", default="auto", choices=["auto", "reference", "kernel"],
+                   help="who runs the updates: the compiled kernels when they can (auto, default), the plain NumPy "
+                        "reference engine, or the kernels or an error (RELUNET_BACKEND=reference also forces the "
+                        "reference)")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (default: 1 for small networks and batches, where more threads are slower)")
     p.add_argument("--json", action="store_true", help="print the final summary as one JSON line")
@@ -99,7 +103,7 @@ def run(args):
     check_batch_size(args.batch_size, sizes, len(X), source, 4 if args.dtype == "float32" else 8)
     options = dict(optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                    batch_size=args.batch_size, schedule=args.schedule, shuffle=args.shuffle,
-                   validation=args.validation, seed=args.seed)
+                   validation=args.validation, seed=args.seed, backend=args.backend)
     callbacks = []
     if not args.quiet and args.epochs > 0:
         from ..progress import ProgressBar
@@ -116,7 +120,7 @@ def run(args):
     threads = args.threads or auto_threads(model.sizes, args.batch_size)
     limiter = limit_blas_threads(threads) if threads else None
     try:
-        from ..engine.train import Trainer
+        from ..engine.train import Trainer, choose_backend
 
         trainer = Trainer(model, X, y, callbacks=callbacks, **options)
         history = trainer.fit(args.epochs, target_loss=args.target_loss, patience=args.patience)
@@ -132,7 +136,8 @@ def run(args):
     save(model, args.out)
     ev = evaluate(model, X, y)
     summary = {"model": args.out, "sizes": model.sizes, "epochs": len(history), "updates": trainer.updates,
-               "stop_reason": history.stop_reason, "seconds": round(seconds, 3), "loss": ev["loss"]}
+               "stop_reason": history.stop_reason, "seconds": round(seconds, 3), "loss": ev["loss"],
+               "backend": "reference" if choose_backend(args.backend, model, trainer.optimizer) is None else "kernel"}
     if task == "classification":
         summary["train_accuracy"] = ev["accuracy"]
     else:
