@@ -150,6 +150,8 @@ def test_gradcheck_command(run_cli):
     assert r.returncode == 0 and "OK" in r.stdout
     r = run_cli("gradcheck", "--sizes", "1,6,2", "--loss", "mse", "--activation", "sigmoid")
     assert r.returncode == 0 and "OK" in r.stdout
+    r = run_cli("gradcheck", "--sizes", "2,5,3", "--loss", "logistic")  # several logistic outputs: multi-label
+    assert r.returncode == 0 and "OK" in r.stdout, r.stderr
 
 
 BAD_CASES = {

@@ -13,7 +13,8 @@ def confusion_matrix(y_true, y_pred, n_classes):
 
 
 def evaluate(model, X, y, sample_weight=None):
-    """Loss and accuracy (classification) or loss, MSE and R^2 (regression) of `model` on (X, y)."""
+    """Loss and accuracy (classification; multi-label: all labels right, no confusion matrix) or loss, MSE and R^2
+    (regression) of `model` on (X, y)."""
     return evaluate_encoded(model, model.check_input(X, "data"), model.encode_labels(y), sample_weight)
 
 
@@ -21,6 +22,8 @@ def evaluate_encoded(model, X, t, sample_weight=None):
     """As evaluate, for X already checked and targets t already encoded (see MLP.encode_labels)."""
     z, loss = model.decision_function(X), LOSSES[model.loss]()
     out = {"loss": loss.value_and_grad(z, t, sample_weight)[0] if len(t) else float("nan"), "n": int(len(t))}
+    if model.multilabel:  # a token is right when all its labels are (scikit-learn's subset accuracy)
+        return dict(out, accuracy=float(np.mean(np.all((z > 0) == (t > 0.5), axis=1))) if len(t) else float("nan"))
     if model.task == "classification":
         pred = z.argmax(axis=1) if z.shape[1] > 1 else (z[:, 0] > 0).astype(int)
         idx = t if t.ndim == 1 else t.argmax(axis=1) if t.shape[1] > 1 else (t[:, 0] > 0.5).astype(int)

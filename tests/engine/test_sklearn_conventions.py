@@ -101,7 +101,8 @@ def test_multilabel_model_predicts_scikit_learns_indicator_matrix():
     assert model.multilabel and model.classes is None
     np.testing.assert_allclose(model.predict_proba(X), est.predict_proba(X), rtol=1e-13)
     np.testing.assert_array_equal(model.predict(X), est.predict(X))
-    assert model.score(X, Y_MULTILABEL) == est.score(X, Y_MULTILABEL)
+    assert model.score(X, Y_MULTILABEL) == est.score(X, Y_MULTILABEL) == relunet.evaluate(model, X, Y_MULTILABEL)[
+        "accuracy"]
     assert not MLP([3, 6, 3], loss="logistic", classes=["a", "b", "c"]).multilabel  # one-hot multi-class
     with pytest.raises(RelunetError, match=r"multi-label model must be an \(N, 3\) matrix"):
         Trainer(model, X, Y_MULTICLASS)

@@ -43,7 +43,9 @@ def run(args):
     for lin in model.linears:  # non-zero biases so no unit sits exactly on its hinge by construction
         lin.b[...] = rng.normal(0, 0.5, lin.out_features)
     X = rng.normal(size=(args.batch, sizes[0]))
-    if task == "classification":
+    if model.multilabel:  # several logistic outputs: one yes/no label each
+        t = rng.integers(0, 2, (args.batch, sizes[-1]))
+    elif task == "classification":
         t = rng.integers(0, len(model.classes), args.batch)
     elif args.loss == "poisson":
         t = rng.poisson(2.0, size=(args.batch, sizes[-1])).astype(float)
