@@ -91,6 +91,7 @@ def test_help_of_every_command_needs_no_optional_package(tmp_path):
               "        except SystemExit as e:\n"
               "            assert e.code == 0, (argv, e.code)\n"
               "    assert 'usage: relunet' in buf.getvalue(), argv\n"
+              "assert 'numba' not in sys.modules, 'numba imported at --help time'\n"  # core, but imported lazily
               "import scipy\n")  # the blocker works: this must fail
     r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert "No module named 'scipy' (blocked by the test)" in r.stderr, r.stderr  # every --help passed first
