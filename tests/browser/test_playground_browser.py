@@ -4,7 +4,6 @@ The server runs in-process (uvicorn in a thread on a free port of 127.0.0.1), so
 the page shows with the session's model directly.
 """
 
-import os
 import socket
 import threading
 import time
@@ -18,7 +17,15 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def spiral_hash():
+    """The link of a 2-16-16-3 ReLU net with momentum on the three-arm spiral (the page opens on the lecture)."""
+    from relunet.playground import protocol as P
+    from relunet.playground.state import Config, encode_hash
+
+    return "#" + encode_hash(Config(dataset="spiral", n=300, noise=0.2, test_fraction=0.2, optimizer="momentum",
+                                    layers=(P.Layer(units=16),) * 2, lr=0.03, batch_size=10))
 
 
 def _free_port():
@@ -84,6 +91,11 @@ def wait_state(page, predicate, what, timeout=15):
                          f"toast: {page.inner_text('#toast')!r}, sizes: {s and s['sizes']}")
 
 
+def open_sections(page):
+    """Open every collapsed section of the page (Training, Compare, Files, ...)."""
+    page.evaluate("document.querySelectorAll('.relunet-app details').forEach(d => { d.open = true; })")
+
+
 def canvas_pixels(page):
     """RGB of every 29th pixel of the map canvas (all of them would take seconds to move to Python)."""
     return np.array(page.evaluate("""() => {
@@ -119,10 +131,11 @@ def test_playground_in_chromium(server, page, tmp_path):
     app, url = server
     import relunet
 
-    page.goto(url)
+    page.goto(url + spiral_hash())
     wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
+    open_sections(page)
 
-    # ---- click to add points of two classes (key 1 = class 0, shift-click = class 1)
+    # ---- click to add points of two classes (key 0 = class 0, shift-click = class 1)
     page.click("#clear")
     wait_state(page, lambda s: s["points"] == [], "no points")
     page.fill("#lr", "0.05")
@@ -130,7 +143,7 @@ def test_playground_in_chromium(server, page, tmp_path):
     page.locator("#lr").evaluate("e => e.dispatchEvent(new Event('change'))")
     page.keyboard.press("Escape")
     page.mouse.click(5, 300)   # focus off the inputs, so number keys choose the class
-    page.keyboard.press("1")
+    page.keyboard.press("0")
     left = [(-0.8, -0.3), (-0.7, 0.4), (-0.9, 0.1), (-0.5, -0.1), (-0.6, 0.7), (-0.8, -0.7)]
     right = [(0.7, 0.2), (0.8, -0.5), (0.5, 0.6), (0.9, 0.0), (0.6, -0.8), (0.8, 0.8)]
     for x, y in left:
@@ -189,6 +202,7 @@ def test_playground_in_chromium(server, page, tmp_path):
     points = s["points"]
     page.reload()
     s2 = wait_state(page, lambda s: s["sizes"] == [2, 7, 16, 16, 2], "the reloaded network")
+    open_sections(page)
     assert page.evaluate("location.hash") == h and s2["points"] == points and s2["config"]["lr"] == 0.05
     (session,) = app.state.sessions                      # the old tab's session was freed on reload
     fresh = relunet.MLP([2, 7, 16, 16, 2], ["relu", "tanh", "relu"], seed=s2["config"]["seed"])
@@ -229,8 +243,9 @@ def test_playground_in_chromium(server, page, tmp_path):
 
 def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     app, url = server
-    page.goto(url)
+    page.goto(url + spiral_hash())
     wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
+    open_sections(page)
     # the README picture: the spiral after a few seconds of training
     page.click("#play")
     page.wait_for_function("window.relunetPlayground.lastMetrics && window.relunetPlayground.lastMetrics.epoch > 60",
@@ -255,8 +270,8 @@ def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     assert page.evaluate("window.relunetPlayground.view.regions.segments.length") > 0
     assert "#exact" not in page.url and "exact=1" in page.url  # the toggle lives in the link
 
-    # the README picture (rewritten only when asked: RELUNET_SCREENSHOT=1)
-    shot = DOCS / "playground.png" if os.environ.get("RELUNET_SCREENSHOT") else tmp_path / "playground.png"
+    # a picture of the spiral with its exact regions (the README's comes from test_classroom_browser.py)
+    shot = tmp_path / "playground.png"
     page.screenshot(path=str(shot), full_page=False)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page.uncheck("#pwl")
@@ -301,7 +316,9 @@ def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     page.click("#task-regression")
     wait_state(page, lambda s: s["config"]["task"] == "regression" and s["sizes"] == [1, 16, 1], "regression")
     page.click("#step-epoch")
-    page.wait_for_function("window.relunetPlayground.view.frame && window.relunetPlayground.view.frame.kind === 3 "
+    # the curve of the trained net comes with the metrics of epoch 1 (the map frame just before them)
+    page.wait_for_function("window.relunetPlayground.lastMetrics && window.relunetPlayground.lastMetrics.epoch === 1 "
+                           "&& window.relunetPlayground.view.frame && window.relunetPlayground.view.frame.kind === 3 "
                            "&& window.relunetPlayground.view.frame.breaks.length > 0")
     n_breaks = page.evaluate("window.relunetPlayground.view.frame.breaks.length")
     (session,) = app.state.sessions
@@ -316,8 +333,9 @@ def test_csv_download_and_paste(server, page, tmp_path):
     import relunet
 
     app, url = server
-    page.goto(url)
+    page.goto(url + spiral_hash())
     s = wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
+    open_sections(page)
     # a stop condition ends training with a message
     page.fill("#max_epochs", "2")
     page.locator("#max_epochs").evaluate("e => e.dispatchEvent(new Event('change'))")
@@ -326,7 +344,6 @@ def test_csv_download_and_paste(server, page, tmp_path):
     page.wait_for_selector("#status:not([hidden])")
     page.wait_for_function("document.getElementById('status').textContent.includes('maximum of 2 epochs')")
     assert page.evaluate("window.relunetPlayground.lastMetrics.epoch") == 2
-    page.click(".csv summary")
     with page.expect_download() as dl:
         page.click("#csv-download")
     path = tmp_path / "data.csv"

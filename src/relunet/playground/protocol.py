@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from ..data import DATASETS
 from ..engine.activations import ACTIVATIONS
 from ..engine.optim import OPTIMIZERS, SCHEDULES
+from ..io import Limits
 
 MAX_POINTS = 10_000
 MAX_LAYERS = 8
@@ -20,6 +21,11 @@ MAX_CLASSES = 10
 MAX_MESSAGE_BYTES = 1_000_000
 #: Coordinates and targets beyond this are refused: far outside any sensible plot, and they would overflow float32.
 MAX_ABS = 1e6
+
+#: Model files the page uploads: io's checks, with the playground's own sizes (read before anything is allocated).
+MODEL_LIMITS = Limits(max_file_bytes=MAX_MESSAGE_BYTES, max_layers=MAX_LAYERS + 1,
+                      max_units=MAX_UNITS, max_parameters=(MAX_LAYERS + 1) * (MAX_UNITS + 1) * MAX_UNITS,
+                      max_meta_bytes=100_000)
 
 DatasetName = Literal[tuple(DATASETS)]
 ActivationName = Literal[tuple(ACTIVATIONS)]
@@ -227,10 +233,23 @@ class PwlRegions(_Strict):
 MESSAGES = (Hello, SetTask, SetData, Regenerate, SetSplit, AddPoint, RemovePoint, ClearPoints, SetPoints, LoadCsv,
             SetNetwork, SetTraining, Play, Pause, Step, StepEpoch, Reset, NewSeed, SetView, Trace, EditWeight,
             SaveModel, LoadModel, ExportWeights, PwlRegions)
-Message = Annotated[Union[MESSAGES], Field(discriminator="type")]
-_ADAPTER = TypeAdapter(Message)
-#: message type name -> model, e.g. "add_point" -> AddPoint
+#: message type name -> model, e.g. "add_point" -> AddPoint (and those added by register_message)
 MESSAGE_TYPES = {m.model_fields["type"].annotation.__args__[0]: m for m in MESSAGES}
+_ADAPTER = TypeAdapter(Annotated[Union[MESSAGES], Field(discriminator="type")])
+
+
+def register_message(model):
+    """Accept one more message type, defined in another module (e.g. the exercises).
+
+    `model` is a pydantic model (best a subclass of _Strict) whose `type` field is a one-value Literal;
+    session.register pairs it with its handler. Returns the type name."""
+    global _ADAPTER
+    name = model.model_fields["type"].annotation.__args__[0]
+    if MESSAGE_TYPES.get(name, model) is not model:
+        raise ValueError(f"message type {name!r} is already registered")
+    MESSAGE_TYPES[name] = model
+    _ADAPTER = TypeAdapter(Annotated[Union[tuple(MESSAGE_TYPES.values())], Field(discriminator="type")])
+    return name
 
 
 class ProtocolError(ValueError):
