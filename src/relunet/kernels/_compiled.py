@@ -2,8 +2,12 @@
 
 Every network, whatever its depth, arrives as ONE flat parameter buffer P = [W1, b1, W2, b2, ...] (each W
 row-major (out, in)), with `sizes` (L + 1 widths), `woff`/`boff` (where each W and b starts) and `uoff`
-(where each layer's units start in the per-token buffers Z, H, D). One compiled signature per dtype then
-serves every depth and width: nothing is recompiled when the network changes.
+(where each layer's units start in the buffers of z, h and dL/dz). One compiled signature per dtype then
+serves every depth and width: nothing is recompiled when the network changes. Three kernels:
+
+    train          per-sample training (batch size 1), token by token, plain SGD fused into backward
+    train_batched  mini-batches, each batch's passes as matrix products (BLAS or compiled loops)
+    forward        class probabilities / outputs, in blocks of rows
 
 The maths is the reference's (relunet.engine), token by token:
 
