@@ -1,0 +1,43 @@
+// The playground in a notebook cell: the page's own app (app.js), mounted in the cell with a transport over the
+// widget's comm instead of a WebSocket. relunet.notebook.esm bundles this file with the page's modules.
+import { mount } from "../playground/static/js/app.js";
+
+// The comm transport: JSON messages are the comm's content; binary frames come as its buffers, one per message
+// ({type: "frame"} with one buffer). Each frame is acknowledged, so the kernel renders no faster than the view
+// draws (the kernel's driver holds training back while frames wait).
+export function commTransport(model) {
+  const onMsg = [], onStat = [];
+  const handler = (msg, buffers) => {
+    if (msg && msg.type === "frame" && buffers && buffers.length) {
+      const dv = buffers[0];
+      const buf = dv instanceof ArrayBuffer ? dv : dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength);
+      onMsg.forEach(cb => cb(buf));
+      model.send({ type: "ack" });
+    } else if (msg && msg.type) {
+      onMsg.forEach(cb => cb(msg));
+    }
+  };
+  model.on("msg:custom", handler);
+  return {
+    send(obj) { model.send(obj); },
+    onMessage(cb) { onMsg.push(cb); },
+    onStatus(cb) { onStat.push(cb); cb("open"); },
+    get connected() { return true; },
+    reconnect() { model.send({ type: "hello", hash: "" }); },
+    close() { model.off("msg:custom", handler); onStat.forEach(cb => cb("closed")); },
+  };
+}
+
+export default {
+  render({ model, el }) {
+    const root = document.createElement("div");
+    el.appendChild(root);
+    const transport = commTransport(model);
+    const app = mount(root, transport, { notebook: true });
+    return () => {
+      transport.close();
+      if (app && typeof app.destroy === "function") app.destroy();
+      root.remove();
+    };
+  },
+};
