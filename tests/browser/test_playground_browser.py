@@ -84,6 +84,11 @@ def wait_state(page, predicate, what, timeout=15):
                          f"toast: {page.inner_text('#toast')!r}, sizes: {s and s['sizes']}")
 
 
+def open_sections(page):
+    """Open every collapsed section of the page (Training, Compare, Files, ...)."""
+    page.evaluate("document.querySelectorAll('.relunet-app details').forEach(d => { d.open = true; })")
+
+
 def canvas_pixels(page):
     """RGB of every 29th pixel of the map canvas (all of them would take seconds to move to Python)."""
     return np.array(page.evaluate("""() => {
@@ -121,6 +126,7 @@ def test_playground_in_chromium(server, page, tmp_path):
 
     page.goto(url)
     wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
+    open_sections(page)
 
     # ---- click to add points of two classes (key 1 = class 0, shift-click = class 1)
     page.click("#clear")
@@ -189,6 +195,7 @@ def test_playground_in_chromium(server, page, tmp_path):
     points = s["points"]
     page.reload()
     s2 = wait_state(page, lambda s: s["sizes"] == [2, 7, 16, 16, 2], "the reloaded network")
+    open_sections(page)
     assert page.evaluate("location.hash") == h and s2["points"] == points and s2["config"]["lr"] == 0.05
     (session,) = app.state.sessions                      # the old tab's session was freed on reload
     fresh = relunet.MLP([2, 7, 16, 16, 2], ["relu", "tanh", "relu"], seed=s2["config"]["seed"])
@@ -231,6 +238,7 @@ def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     app, url = server
     page.goto(url)
     wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
+    open_sections(page)
     # the README picture: the spiral after a few seconds of training
     page.click("#play")
     page.wait_for_function("window.relunetPlayground.lastMetrics && window.relunetPlayground.lastMetrics.epoch > 60",
@@ -318,6 +326,7 @@ def test_csv_download_and_paste(server, page, tmp_path):
     app, url = server
     page.goto(url)
     s = wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
+    open_sections(page)
     # a stop condition ends training with a message
     page.fill("#max_epochs", "2")
     page.locator("#max_epochs").evaluate("e => e.dispatchEvent(new Event('change'))")
@@ -326,7 +335,6 @@ def test_csv_download_and_paste(server, page, tmp_path):
     page.wait_for_selector("#status:not([hidden])")
     page.wait_for_function("document.getElementById('status').textContent.includes('maximum of 2 epochs')")
     assert page.evaluate("window.relunetPlayground.lastMetrics.epoch") == 2
-    page.click(".csv summary")
     with page.expect_download() as dl:
         page.click("#csv-download")
     path = tmp_path / "data.csv"

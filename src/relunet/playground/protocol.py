@@ -227,10 +227,23 @@ class PwlRegions(_Strict):
 MESSAGES = (Hello, SetTask, SetData, Regenerate, SetSplit, AddPoint, RemovePoint, ClearPoints, SetPoints, LoadCsv,
             SetNetwork, SetTraining, Play, Pause, Step, StepEpoch, Reset, NewSeed, SetView, Trace, EditWeight,
             SaveModel, LoadModel, ExportWeights, PwlRegions)
-Message = Annotated[Union[MESSAGES], Field(discriminator="type")]
-_ADAPTER = TypeAdapter(Message)
-#: message type name -> model, e.g. "add_point" -> AddPoint
+#: message type name -> model, e.g. "add_point" -> AddPoint (and those added by register_message)
 MESSAGE_TYPES = {m.model_fields["type"].annotation.__args__[0]: m for m in MESSAGES}
+_ADAPTER = TypeAdapter(Annotated[Union[MESSAGES], Field(discriminator="type")])
+
+
+def register_message(model):
+    """Accept one more message type, defined in another module (e.g. the exercises).
+
+    `model` is a pydantic model (best a subclass of _Strict) whose `type` field is a one-value Literal;
+    session.register pairs it with its handler. Returns the type name."""
+    global _ADAPTER
+    name = model.model_fields["type"].annotation.__args__[0]
+    if MESSAGE_TYPES.get(name, model) is not model:
+        raise ValueError(f"message type {name!r} is already registered")
+    MESSAGE_TYPES[name] = model
+    _ADAPTER = TypeAdapter(Annotated[Union[tuple(MESSAGE_TYPES.values())], Field(discriminator="type")])
+    return name
 
 
 class ProtocolError(ValueError):

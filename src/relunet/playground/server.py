@@ -1,8 +1,8 @@
 """The playground's web server: the page, its static files, and one WebSocket (one Session) per tab.
 
-Each connection runs two tasks: a receiver that validates every message (protocol.parse_message) and
-applies it in a worker thread, and a trainer that alternates training slices and frames in worker
-threads, so neither blocks the event loop or any other tab. A single sender task writes to the socket.
+Each connection runs a receiver task that hands every message to its session's Driver (driver.py: validation,
+the session's replies) in a worker thread, the Driver's own thread that alternates training slices and frames,
+and a single sender task that writes to the socket; nothing blocks the event loop or any other tab.
 
 Security: the server binds 127.0.0.1 unless told otherwise, and a WebSocket whose Origin is not the
 page's own (the Origin's host:port must equal the Host header) is refused before it is accepted (close
@@ -12,9 +12,7 @@ connections); they are let through so scripts and tests can drive the playground
 """
 
 import asyncio
-import json
 import logging
-import math
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,14 +21,11 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ..engine.errors import RelunetError
-from .protocol import ProtocolError, parse_message
+from .driver import Driver, dumps, error
 from .session import Session
 from ..threads import limit_blas_threads  # re-exported: measure.py uses it too
 
 STATIC = Path(__file__).parent / "static"
-FRAME_SECONDS = 1 / 25      # aim: 25 frames per second while training
-MAX_QUEUED = 3              # frames waiting to be sent before training pauses for the page to catch up
 log = logging.getLogger("relunet.playground")
 
 
@@ -85,21 +80,31 @@ def _netloc(value, default_port):
 
 
 class Connection:
-    """One tab's WebSocket: a receiver, a trainer and a sender task around its Session."""
+    """One tab's WebSocket: a receiver and a sender task around a Driver (driver.py), which trains and renders
+    in its own thread. Replies and frames reach the sender through one asyncio queue, in the order made."""
 
     def __init__(self, ws, session):
         self.ws, self.session = ws, session
         self.out = asyncio.Queue()
-        self.wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def sink(item):                     # called from worker threads
+            try:
+                loop.call_soon_threadsafe(self.out.put_nowait, item)
+            except RuntimeError:            # the loop has closed: the tab is gone
+                self.driver.close()
+
+        self.driver = Driver(session, sink, backlog=self.out.qsize)
 
     async def serve(self):
-        tasks = [asyncio.create_task(self._send()), asyncio.create_task(self._train())]
+        self.driver.start()
+        sender = asyncio.create_task(self._send())
         try:
             await self._receive()
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            self.driver.close()
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
 
     def post(self, item):
         self.out.put_nowait(item)
@@ -113,45 +118,7 @@ class Connection:
             if text is None:
                 self.post(error("binary messages are not accepted; send JSON text"))
                 continue
-            try:
-                m = parse_message(text)
-                replies = await asyncio.to_thread(self.session.handle, m)
-            except (ProtocolError, RelunetError) as e:
-                # the state too, so controls the user changed snap back to what the session holds
-                replies = [error(str(e)), await asyncio.to_thread(self.session.state)]
-            except Exception as e:  # a bug must not take the tab's session down with it
-                log.exception("playground: message failed")
-                replies = [error(f"internal error ({type(e).__name__}: {e}); the session is unchanged")]
-            for r in replies:
-                self.post(r)
-            self.wake.set()
-
-    async def _train(self):
-        s = self.session
-        render_seconds = 0.01
-        while True:
-            if not (s.playing or s.dirty):
-                self.wake.clear()
-                await self.wake.wait()
-                continue
-            was_playing = s.playing
-            try:
-                if s.playing:
-                    await asyncio.to_thread(s.train_for, max(0.005, FRAME_SECONDS - render_seconds))
-                while self.out.qsize() > MAX_QUEUED:
-                    await asyncio.sleep(0.002)
-                t0 = time.perf_counter()
-                items = await asyncio.to_thread(s.render)
-            except Exception as e:  # a bug in training or drawing: stop this tab's training, keep the tab
-                log.exception("playground: training or drawing failed")
-                s.playing, s.dirty = False, False
-                self.post(error(f"internal error while training ({type(e).__name__}: {e}); training paused"))
-                continue
-            render_seconds = 0.8 * render_seconds + 0.2 * (time.perf_counter() - t0)
-            for item in items:
-                self.post(item)
-            if was_playing and not s.playing:
-                self.post(s.state())        # training stopped by itself: the page updates its buttons
+            await asyncio.to_thread(self.driver.receive, text)
 
     async def _send(self):
         while True:
@@ -160,28 +127,6 @@ class Connection:
                 await self.ws.send_bytes(bytes(item))
             else:
                 await self.ws.send_text(dumps(item))
-
-
-def error(message):
-    return {"type": "error", "message": message}
-
-
-def dumps(obj):
-    """JSON without NaN/Infinity (which JavaScript's JSON.parse refuses): they become null."""
-    try:
-        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-    except ValueError:
-        return json.dumps(_finite(obj), allow_nan=False, separators=(",", ":"))
-
-
-def _finite(o):
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    return o
 
 
 def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning"):

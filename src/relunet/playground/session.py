@@ -33,12 +33,38 @@ EXACT_SECONDS = 0.15    # the exact regions overlay is refreshed at most this of
 MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens of work
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
 
+#: Modules that extend the session (importing one calls `register`); imported when the first Session is made.
+EXTENSIONS = ()
+#: message type -> handler(session, message) -> list of replies, or None for [session.state()]
+HANDLERS = {}
+#: functions(session) -> list of extra items (dicts, frames) sent with every full frame (see render)
+RENDER_HOOKS = []
+
+
+def register(model, handler, render=None):
+    """Add a message type from another module: its pydantic model (see protocol.register_message), the
+    handler that applies it, and optionally a render hook. Extension state lives in `session.ext[name]`."""
+    name = P.register_message(model)
+    HANDLERS[name] = handler
+    if render is not None and render not in RENDER_HOOKS:
+        RENDER_HOOKS.append(render)
+    return name
+
+
+def _load_extensions():
+    import importlib
+
+    for name in EXTENSIONS:
+        importlib.import_module(name)
+
 
 class Session:
     """The state of one tab. `config` is the whole experiment (see state.Config)."""
 
     def __init__(self, config=None):
+        _load_extensions()
         self.lock = threading.RLock()
+        self.ext = {}               # per-extension state, by extension name
         self.config = check(config or default_config())
         self.playing = False
         self.status = None          # {"level": "info"|"error", "message": ...}: why training stopped
@@ -239,8 +265,8 @@ class Session:
         A user's mistake raises RelunetError or ProtocolError; the session is left as it was.
         """
         with self.lock:
-            method = getattr(self, "_on_" + msg.type)
-            out = method(msg)
+            handler = HANDLERS.get(msg.type)
+            out = handler(self, msg) if handler else getattr(self, "_on_" + msg.type)(msg)
             return out if out is not None else [self.state()]
 
     def _set_config(self, **changes):
@@ -624,6 +650,8 @@ class Session:
                 out.append(self.weights_message())
                 if self.hidden is not None:
                     out.append(self.hidden_message())
+                for hook in RENDER_HOOKS:
+                    out += hook(self)
             return out
 
     def view_model(self):

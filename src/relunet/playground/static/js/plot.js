@@ -1,6 +1,6 @@
 // The main view: decision map (or a hovered unit's map, or the regression curve), axes, points, hinge lines.
 import { CLASS_LUT, PALETTE, signed, fmt } from "./colors.js";
-import { MAP, UNIT, CURVE } from "./conn.js";
+import { MAP, UNIT, CURVE } from "./frames.js";
 
 const M = { l: 46, r: 10, t: 8, b: 30 };   // plot margins in CSS pixels
 

@@ -1,34 +1,5 @@
-// The WebSocket to the server: JSON messages both ways, binary frames (maps, curves, thumbnails, models) from it.
-const MAX_BYTES = 1_000_000;
+// Binary frames from the server (see frames.py): maps, curves, thumbnails, models, exact regions.
 export const MAP = 1, UNIT = 2, CURVE = 3, THUMBS = 4, MODEL = 5, REGIONS = 6;
-
-export class Connection {
-  constructor(onJson, onFrame, onStatus) {
-    this.onJson = onJson; this.onFrame = onFrame; this.onStatus = onStatus;
-    this.queue = [];
-  }
-  open() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws`);
-    ws.binaryType = "arraybuffer";
-    ws.onopen = () => { this.onStatus("ok"); for (const m of this.queue) ws.send(m); this.queue = []; };
-    ws.onclose = () => this.onStatus("closed");
-    ws.onerror = () => this.onStatus("closed");
-    ws.onmessage = ev => {
-      if (typeof ev.data === "string") this.onJson(JSON.parse(ev.data));
-      else this.onFrame(decodeFrame(ev.data));
-    };
-    this.ws = ws;
-  }
-  // Returns an error sentence instead of sending when the message is over the server's limit.
-  send(msg) {
-    const text = JSON.stringify(msg);
-    if (text.length > MAX_BYTES) return `message of ${text.length.toLocaleString()} bytes is over the limit of 1,000,000 bytes`;
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
-    else this.queue.push(text);
-    return null;
-  }
-}
 
 // Header: "RN" u8 version, u8 kind, u16 width, u16 height, 4 x f64 box  (see frames.py)
 export function decodeFrame(buf) {

@@ -1,0 +1,117 @@
+"""One session's traffic, independent of the transport: a WebSocket (server.py) or a Jupyter comm (a widget).
+
+    respond(session, message) -> replies     one message from the page (JSON text or a dict), always answered:
+                                            the session's replies, or an error sentence (and the state, so the
+                                            page's controls snap back to what the session holds)
+    Driver(session, sink)                   a thread that trains while the session plays and renders a frame
+                                            after every training slice or change; every reply and frame goes
+                                            to sink(item): a dict (JSON message) or bytes (a binary frame)
+
+The transport only moves items: the WebSocket server wraps `sink` around its send queue, a widget around
+its comm's send. `backlog()` (items queued but not yet delivered) lets a slow page hold the training back.
+"""
+
+import json
+import logging
+import math
+import threading
+import time
+
+from ..engine.errors import RelunetError
+from .protocol import ProtocolError, parse_message
+
+FRAME_SECONDS = 1 / 25      # aim: 25 frames per second while training
+MAX_BACKLOG = 3             # frames waiting to be delivered before training pauses for the page to catch up
+log = logging.getLogger("relunet.playground")
+
+
+def respond(session, message):
+    """Validate and apply one message; returns the list of replies (dicts and bytes). Never raises."""
+    try:
+        m = parse_message(message if isinstance(message, (str, bytes, bytearray)) else json.dumps(message))
+        return session.handle(m)
+    except (ProtocolError, RelunetError) as e:
+        return [error(str(e)), session.state()]
+    except Exception as e:  # a bug must not take the tab's session down with it
+        log.exception("playground: message failed")
+        return [error(f"internal error ({type(e).__name__}: {e}); the session is unchanged")]
+
+
+def error(message):
+    return {"type": "error", "message": message}
+
+
+class Driver:
+    """Trains `session` in a daemon thread while it plays; sends replies and frames to `sink`.
+
+    sink(item) is called from the driver's thread and from the thread that calls receive(); it must be
+    thread-safe (a queue's put, or loop.call_soon_threadsafe). backlog() returns how many items the
+    transport still holds; above MAX_BACKLOG the driver waits before rendering the next frame.
+    """
+
+    def __init__(self, session, sink, backlog=None):
+        self.session, self.sink = session, sink
+        self.backlog = backlog or (lambda: 0)
+        self.wake = threading.Event()
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name="relunet-playground", daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def receive(self, message):
+        """Apply one message from the page and send its replies."""
+        for r in respond(self.session, message):
+            self.sink(r)
+        self.wake.set()
+
+    def close(self):
+        self.closed = True
+        self.session.playing = False
+        self.wake.set()
+
+    def _run(self):
+        s = self.session
+        render_seconds = 0.01
+        while not self.closed:
+            if not (s.playing or s.dirty):
+                self.wake.wait(0.5)
+                self.wake.clear()
+                continue
+            was_playing = s.playing
+            try:
+                if s.playing:
+                    s.train_for(max(0.005, FRAME_SECONDS - render_seconds))
+                while self.backlog() > MAX_BACKLOG and not self.closed:
+                    time.sleep(0.002)
+                t0 = time.perf_counter()
+                items = s.render()
+            except Exception as e:  # a bug in training or drawing: stop this tab's training, keep the tab
+                log.exception("playground: training or drawing failed")
+                s.playing, s.dirty = False, False
+                self.sink(error(f"internal error while training ({type(e).__name__}: {e}); training paused"))
+                continue
+            render_seconds = 0.8 * render_seconds + 0.2 * (time.perf_counter() - t0)
+            for item in items:
+                self.sink(item)
+            if was_playing and not s.playing:
+                self.sink(s.state())        # training stopped by itself: the page updates its buttons
+
+
+def dumps(obj):
+    """JSON without NaN/Infinity (which JavaScript's JSON.parse refuses): they become null."""
+    try:
+        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(_finite(obj), allow_nan=False, separators=(",", ":"))
+
+
+def _finite(o):
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o

@@ -1,0 +1,445 @@
+// The playground app: mount(root, transport) builds the page inside root, wires its controls to the server
+// (through transport) and the server's frames to the views. Every element is found through root, so the
+// same app runs in the standalone page (main.js) and inside a notebook cell.
+//
+// transport = { send(obj), onMessage(cb) (cb(obj) for JSON, cb(ArrayBuffer | DataView) for binary frames),
+//               onStatus(cb) ("open" | "closed"), reconnect?() }
+// options   = { prefix: "" (prepended to every element id), url: true (keep the experiment in location.hash),
+//               keys: true (number keys and space on the whole document) }
+// Returns the app object (its state, views, and send).
+import { MAP, UNIT, CURVE, THUMBS, MODEL, REGIONS, decodeFrame } from "./frames.js";
+import { MainView } from "./plot.js";
+import { Graph } from "./graph.js";
+import { Curves, Thumbs, confusion, drawHidden, metricsTable, renderTrace } from "./panels.js";
+import { PALETTE, fmt, compact } from "./colors.js";
+import { markup } from "./template.js";
+import { PANELS } from "./registry.js";
+import "./extensions.js";
+
+const MAX_BYTES = 1_000_000;   // the server refuses larger messages; the page says so before sending
+
+const ACTS = [["relu", "ReLU"], ["leaky_relu", "leaky ReLU"], ["tanh", "tanh"], ["sigmoid", "sigmoid"], ["identity", "identity"]];
+
+export function mount(root, transport, options = {}) {
+  const { prefix = "", url = true, keys = true } = options;
+  const doc = root.ownerDocument;
+  root.classList.add("relunet-app");
+  root.innerHTML = markup(prefix);
+  const $ = id => root.querySelector("#" + prefix + id);
+  const app = {
+    state: null, cls: 0, mode: "add", lastMetrics: null, lastWeights: null, hiddenMsg: null, focus: null,
+    frames: 0, framesT0: performance.now(), fps: 0, root, connected: false,
+  };
+
+  const view = new MainView($("map"), $("tip"), app);
+  const graph = new Graph($("graph"), app);
+  const curves = new Curves($("curve-loss"), $("curve-acc"));
+  const thumbs = new Thumbs($("thumbs"), app);
+  app.view = view;
+  function send(msg) {
+    const text = JSON.stringify(msg);
+    if (text.length > MAX_BYTES) { showError(`message of ${text.length.toLocaleString()} bytes is over the limit of 1,000,000 bytes`); return; }
+    transport.send(msg);
+  }
+  app.send = send;
+  transport.onMessage(data => {
+    if (data instanceof ArrayBuffer) onFrame(decodeFrame(data));
+    else if (ArrayBuffer.isView(data)) onFrame(decodeFrame(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
+    else onJson(data);
+  });
+  let everClosed = false;
+  transport.onStatus(s => {
+    app.connected = s === "open";
+    $("conn").textContent = app.connected ? "connected" : "disconnected";
+    $("conn").className = "conn " + (app.connected ? "ok" : "bad");
+    $("reconnect").hidden = app.connected || !transport.reconnect;
+    root.classList.toggle("offline", !app.connected);
+    if (!app.connected) { everClosed = true; setPlaying(false); }
+    else if (everClosed) send({ type: "hello", hash: app.state ? app.state.hash : startHash() });
+  });
+  $("reconnect").onclick = () => transport.reconnect();
+
+  // ============================================================================================ messages
+  function onJson(m) {
+    for (const p of PANELS) if (p.messages && p.messages[m.type]) p.messages[m.type](m, ctx);
+    switch (m.type) {
+      case "state": applyState(m); break;
+      case "metrics": applyMetrics(m); break;
+      case "weights": for (const p of PANELS) if (p.onWeights) p.onWeights(m, ctx); app.lastWeights = m; view.hinges = m.hinges; graph.update(m, app.state?.config.task); view.draw(); break;
+      case "hidden": app.hiddenMsg = m; drawHidden($("hidden"), m, app.state?.points || [], app.state?.config.task); break;
+      case "trace": renderTrace($("trace"), m); break;
+      case "error": showError(m.message); break;
+      case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
+      case "pwl": applyExact(m); break;
+    }
+  }
+
+  // The live count of exact linear regions (relunet.pwl), shown while the overlay is on.
+  function applyExact(m) {
+    const box = $("c-regions-box");
+    if (!m.available) {
+      view.regions = null; view.draw();
+      box.hidden = true;
+      if (app.state?.config.exact && app.exactReason !== m.reason) showError(m.reason);
+      app.exactReason = m.reason;
+      return;
+    }
+    app.exactReason = null;
+    box.hidden = false;
+    $("c-regions").textContent = m.count.toLocaleString();
+    box.title = `${m.count.toLocaleString()} exact linear regions in view (bound ${m.bound.toLocaleString()}), ` +
+      `${m.pieces} boundary pieces, ${m.junctions} three-class junctions; computed in ${m.ms} ms` +
+      (m.outlined ? "" : "; too many to outline, boundary only");
+  }
+
+  function onFrame(f) {
+    if (f.kind === REGIONS) { view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
+    if (f.kind === MODEL) { download(new Blob([f.data], { type: "application/octet-stream" }), "relunet-playground.npz"); return; }
+    if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); return; }
+    app.frames++;
+    const now = performance.now();
+    if (now - app.framesT0 > 1000) { app.fps = app.frames * 1000 / (now - app.framesT0); app.frames = 0; app.framesT0 = now; }
+    app.frameCount = (app.frameCount || 0) + 1;
+    view.setFrame(f);
+  }
+
+  function applyState(s) {
+    const first = !app.state;
+    const old = app.state;
+    app.state = s;
+    const c = s.config;
+    if (url) history.replaceState(null, "", "#" + s.hash);
+    view.task = c.task; view.points = s.points; view.firstActivation = s.activations[0];
+    view.discretize = c.discretize; view.showHinges = c.hinges;
+    if (!view.interacting) view.box = s.box.slice();
+    // controls
+    for (const t of ["classification", "regression"]) $("task-" + t).classList.toggle("active", c.task === t);
+    const sel = $("dataset");
+    const names = Object.entries(s.datasets).filter(([, d]) => d.task === c.task).map(([k]) => k);
+    const opts = names.concat(c.dataset === "custom" ? ["custom"] : []);
+    if (sel.dataset.key !== opts.join()) {
+      sel.innerHTML = opts.map(k => `<option value="${k}">${k === "custom" ? "custom (edited)" : k}</option>`).join("");
+      sel.dataset.key = opts.join();
+    }
+    sel.value = c.dataset;
+    const spec = s.datasets[c.dataset];
+    $("row-classes").hidden = !(spec && spec.has_classes);
+    setVal("classes", c.classes); setVal("n", c.dataset === "custom" ? s.points.length : c.n);
+    $("n").disabled = $("noise").disabled = $("regenerate").disabled = c.dataset === "custom";
+    setVal("noise", c.noise); $("noise-v").textContent = c.noise.toFixed(2);
+    setVal("split", c.test_fraction); $("split-v").textContent = Math.round(c.test_fraction * 100) + "%";
+    for (const k of ["optimizer", "lr", "momentum", "batch_size", "weight_decay", "schedule"]) setVal(k, c[k]);
+    setVal("target_loss", c.target_loss ?? ""); setVal("max_epochs", c.max_epochs ?? "");
+    $("momentum").disabled = !["momentum", "nesterov"].includes(c.optimizer);
+    $("discretize").checked = c.discretize; $("hinges").checked = c.hinges; $("pwl").checked = c.exact;
+    if (!c.exact || c.task !== "classification") { view.regions = null; $("c-regions-box").hidden = true; }
+    $("resolution").value = String(c.resolution);
+    const reg = c.task === "regression";
+    $("palette-box").hidden = reg; $("reg-hint").hidden = !reg;
+    $("confusion-box").hidden = reg; $("hinges").parentElement.hidden = reg; $("resolution").parentElement.hidden = reg;
+    buildPalette(Math.max(s.classes, 2));
+    buildLayers(c.layers);
+    $("net-shape").textContent = s.sizes.join("–");
+    buildHiddenSelect(s);
+    setPlaying(s.playing);
+    showStatus(s.status);
+    $("link-note").hidden = s.link_has_points;
+    $("link-note").textContent = s.link_has_points ? "" :
+      `The link does not include your ${s.points.length.toLocaleString()} points (it keeps at most 300); download them as CSV.`;
+    if (first || !old || old.run !== s.run) curves.clear();
+    view.draw();
+    for (const p of PANELS) if (p.onState) p.onState(s, ctx);
+  }
+
+  function applyMetrics(m) {
+    app.lastMetrics = m;
+    $("c-epoch").textContent = m.epoch_float.toFixed(m.epoch_float < 10 ? 2 : 1);
+    $("c-updates").textContent = m.updates.toLocaleString();
+    $("c-ups").textContent = compact(m.updates_per_s);
+    $("c-sps").textContent = compact(m.samples_per_s);
+    $("c-lr").textContent = fmt(m.lr, 4);
+    const task = app.state?.config.task;
+    metricsTable($("metrics"), m, task);
+    if (task !== "regression") confusion($("confusion"), m);
+    curves.add(m); curves.draw(task);
+    setPlaying(m.playing);
+    showStatus(m.status);
+  }
+
+  // ============================================================================================ controls
+  // A slider being dragged keeps its place (replies to its earlier positions are still arriving).
+  function setVal(id, v) {
+    const e = $(id);
+    if (e.type === "range" && doc.activeElement === e) return;
+    if (String(e.value) !== String(v)) e.value = v;
+  }
+
+  function setPlaying(p) {
+    app.playing = p;
+    const b = $("play");
+    b.innerHTML = p ? "&#10074;&#10074; Pause" : "&#9654; Play";
+    b.setAttribute("aria-label", p ? "pause" : "play");
+  }
+
+  function showStatus(st) {
+    const e = $("status");
+    if (!st) { e.hidden = true; return; }
+    e.hidden = false; e.textContent = st.message; e.className = "status " + (st.level === "error" ? "error" : "");
+  }
+
+  let toastTimer = null;
+  function showError(msg) {
+    const t = $("toast");
+    t.textContent = msg; t.hidden = false;
+    clearTimeout(toastTimer); toastTimer = setTimeout(() => { t.hidden = true; }, 7000);
+  }
+
+  function buildPalette(k) {
+    const p = $("palette"), n = Math.max(k, 10);
+    if (p.children.length !== n) {
+      p.innerHTML = "";
+      for (let i = 0; i < n; i++) {
+        const b = doc.createElement("button");
+        b.className = "swatch"; b.style.background = PALETTE[i]; b.textContent = (i + 1) % 10; b.title = `class ${i} (key ${(i + 1) % 10})`;
+        b.addEventListener("click", () => selectClass(i));
+        p.appendChild(b);
+      }
+    }
+    selectClass(app.cls);
+  }
+  function selectClass(i) {
+    app.cls = i;
+    [...$("palette").children].forEach((b, j) => b.classList.toggle("active", j === i));
+  }
+
+  function buildLayers(layers) {
+    const box = $("layers"), key = JSON.stringify(layers);
+    if (box.dataset.key === key) return;
+    box.dataset.key = key; box.innerHTML = "";
+    layers.forEach((l, i) => {
+      const row = doc.createElement("div"); row.className = "layer-row";
+      row.innerHTML = `<span>Layer ${i + 1}</span><input type="number" min="1" max="256" step="1" value="${l.units}" aria-label="units of layer ${i + 1}">` +
+        `<select aria-label="activation of layer ${i + 1}">${ACTS.map(([v, n]) => `<option value="${v}"${v === l.activation ? " selected" : ""}>${n}</option>`).join("")}</select>` +
+        `<button class="rm" title="remove layer ${i + 1}" aria-label="remove layer ${i + 1}">✕</button>`;
+      row.querySelector("input").addEventListener("change", sendLayers);
+      row.querySelector("select").addEventListener("change", sendLayers);
+      row.querySelector("button").addEventListener("click", () => { row.remove(); sendLayers(); });
+      box.appendChild(row);
+    });
+    if (!layers.length) box.innerHTML = `<div class="muted">No hidden layer: the linear classifier.</div>`;
+    $("add-layer").disabled = layers.length >= 8;
+  }
+  function readLayers() {
+    return [...$("layers").querySelectorAll(".layer-row")].map(r => ({
+      units: Math.round(+r.querySelector("input").value), activation: r.querySelector("select").value }));
+  }
+  function sendLayers() { send({ type: "set_network", layers: readLayers() }); }
+
+  function buildHiddenSelect(s) {
+    const hidden = s.sizes.slice(1, -1), L = $("hs-layer"), key = hidden.join(",");
+    if (L.dataset.key !== key) {
+      L.dataset.key = key;
+      L.innerHTML = hidden.map((n, i) => `<option value="${i + 1}">${i + 1}</option>`).join("");
+      fillUnits();
+      if (hidden.length) sendHidden(); else { app.hiddenMsg = null; drawHidden($("hidden"), null, [], s.config.task); }
+    }
+  }
+  function fillUnits() {
+    const n = app.state.sizes[+$("hs-layer").value] || 0;
+    const opts = Array.from({ length: n }, (_, i) => `<option value="${i}">${i}</option>`).join("");
+    $("hs-i").innerHTML = opts; $("hs-j").innerHTML = opts;
+    $("hs-i").value = "0"; $("hs-j").value = n > 1 ? "1" : "0";
+  }
+  function sendHidden() {
+    if (!$("hs-layer").value) return;
+    send({ type: "set_view", hidden: { layer: +$("hs-layer").value, i: +$("hs-i").value, j: +$("hs-j").value } });
+  }
+
+  // main view callbacks
+  let boxTimer = null;
+  app.boxChanged = (box, now) => {
+    clearTimeout(boxTimer);
+    boxTimer = setTimeout(() => send({ type: "set_view", box }), now ? 0 : 60);
+  };
+  app.click = ({ x, y, px, py, button, shift, ctrl }) => {
+    const reg = app.state.config.task === "regression";
+    const r4 = v => Math.round(v * 1e4) / 1e4;   // clicks are not more precise than this; keeps links short
+    if (button === 2 || ctrl) { send({ type: "remove_point", x, y }); return; }
+    if (button !== 0) return;
+    if (app.mode === "trace") {
+      const i = view.nearest(px, py);
+      const p = i >= 0 ? app.state.points[i] : [x, y, app.cls];
+      view.traceMark = [p[0], p[1]]; view.draw();
+      send({ type: "trace", point: reg ? { x: p[0], y: p[1] } : { x: p[0], y: p[1], label: p[2] } });
+      return;
+    }
+    const label = shift ? 1 : app.cls;
+    send({ type: "add_point", point: reg ? { x: r4(x), y: r4(y) } : { x: r4(x), y: r4(y), label } });
+  };
+  app.hover = (x, y, px, py) => {
+    const w = app.lastWeights;
+    const hinged = view.task === "classification" && view.showHinges && w && w.hinges && ["relu", "leaky_relu"].includes(view.firstActivation);
+    let near = -1;
+    if (hinged && !app.focus) {
+      // the hinge line nearest the pointer, within 5 pixels: |w . x + b| / |w| in data units, then pixels
+      const perPx = (view.box[1] - view.box[0]) / view.pw;
+      let best = 5 * perPx;
+      w.hinges.W.forEach(([a, b], j) => {
+        const n = Math.hypot(a, b), d = n > 0 ? Math.abs(a * x + b * y + w.hinges.b[j]) / n : Infinity;
+        if (d < best) { best = d; near = j; }
+      });
+    }
+    const hl = near >= 0 ? [1, near] : app.focus;
+    if (JSON.stringify(hl) !== JSON.stringify(view.highlight)) { view.highlight = hl; view.draw(); }
+    const j = hl && hl[0] === 1 && w && w.hinges ? hl[1] : -1;
+    if (j >= 0) {
+      const W = w.hinges.W[j];
+      view.showTip(`layer 1, unit ${j}\nw = (${W.map(v => fmt(v, 3)).join(", ")})\nb = ${fmt(w.hinges.b[j], 3)}\nline: w · x + b = 0`, px, py);
+    } else view.showTip(`(${fmt(x, 3)}, ${fmt(y, 3)})`, px, py);
+  };
+  app.focusUnit = (layer, unit) => {
+    const f = layer ? [layer, unit] : null;
+    if (JSON.stringify(f) === JSON.stringify(app.focus)) return;
+    app.focus = f; view.highlight = f;
+    thumbs.mark(layer, unit); graph.mark(layer, unit);
+    const note = $("focus-note");
+    if (f) {
+      const w = app.lastWeights;
+      let txt = `Showing h of layer ${layer}, unit ${unit} (blue > 0, orange < 0, white = 0).`;
+      if (layer === 1 && w && w.hinges && app.state.config.task === "classification") {
+        const W = w.hinges.W[unit];
+        txt += ` Its hinge line: ${fmt(W[0], 3)}·x1 + ${fmt(W[1], 3)}·x2 + ${fmt(w.hinges.b[unit], 3)} = 0.`;
+      }
+      note.textContent = txt;
+    } else note.textContent = "Scroll to zoom, drag to pan. Hover a unit (thumbnails, graph) to see its activation.";
+    send({ type: "set_view", focus: f ? { layer, unit } : null });
+  };
+  app.openEditor = ({ layer, row, col, label, value }) => {
+    app.editing = { layer, row, col };
+    $("editor-label").textContent = label + " =";
+    $("editor-value").value = Number.isFinite(value) ? +value.toPrecision(6) : 0;
+    $("editor").hidden = false; $("editor-value").focus(); $("editor-value").select();
+  };
+  function commitEdit() {
+    const e = app.editing; if (!e) return;
+    const v = parseFloat($("editor-value").value);
+    send({ type: "edit_weight", layer: e.layer, row: e.row, col: e.col, value: Number.isFinite(v) ? v : $("editor-value").value });
+    $("editor").hidden = true; app.editing = null;
+  }
+
+  // ---------------------------------------------------------------------------------- wiring
+  $("play").onclick = () => send({ type: app.playing ? "pause" : "play" });
+  $("step").onclick = () => send({ type: "step" });
+  $("step-epoch").onclick = () => send({ type: "step_epoch" });
+  $("reset").onclick = () => send({ type: "reset" });
+  $("new-seed").onclick = () => send({ type: "new_seed" });
+  for (const t of ["classification", "regression"]) $("task-" + t).onclick = () => send({ type: "set_task", task: t });
+  $("dataset").onchange = e => { if (e.target.value !== "custom") send({ type: "set_data", dataset: e.target.value }); };
+  $("classes").onchange = e => send({ type: "set_data", classes: Math.round(+e.target.value) });
+  $("n").onchange = e => send({ type: "set_data", n: Math.round(+e.target.value) });
+  $("noise").oninput = e => { $("noise-v").textContent = (+e.target.value).toFixed(2); };
+  $("noise").onchange = e => send({ type: "set_data", noise: +e.target.value });
+  $("split").oninput = e => { $("split-v").textContent = Math.round(e.target.value * 100) + "%"; send({ type: "set_split", test_fraction: +e.target.value }); };
+  $("regenerate").onclick = () => send({ type: "regenerate" });
+  $("clear").onclick = () => send({ type: "clear_points" });
+  $("mode-add").onclick = () => setMode("add");
+  $("mode-trace").onclick = () => setMode("trace");
+  function setMode(m) {
+    app.mode = m;
+    if (m === "add") { view.traceMark = null; view.draw(); } $("mode-add").classList.toggle("active", m === "add"); $("mode-trace").classList.toggle("active", m === "trace"); }
+  $("add-layer").onclick = () => {
+    const layers = readLayers();
+    layers.push({ units: layers.length ? layers[layers.length - 1].units : 8, activation: "relu" });
+    send({ type: "set_network", layers });
+  };
+  const num = (id, int) => {
+    $(id).onchange = e => {
+      const raw = e.target.value.trim();
+      if ((id === "target_loss" || id === "max_epochs") && raw === "") { send({ type: "set_training", [id]: null }); return; }
+      const v = Number(raw);
+      send({ type: "set_training", [id]: Number.isFinite(v) && raw !== "" ? (int ? Math.round(v) : v) : raw });
+    };
+  };
+  num("lr"); num("momentum"); num("weight_decay"); num("target_loss"); num("batch_size", true); num("max_epochs", true);
+  $("optimizer").onchange = e => send({ type: "set_training", optimizer: e.target.value });
+  $("schedule").onchange = e => send({ type: "set_training", schedule: e.target.value });
+  $("discretize").onchange = e => { view.discretize = e.target.checked; send({ type: "set_view", discretize: e.target.checked }); };
+  $("hinges").onchange = e => { view.showHinges = e.target.checked; view.draw(); send({ type: "set_view", hinges: e.target.checked }); };
+  $("resolution").onchange = e => send({ type: "set_view", resolution: +e.target.value });
+  $("pwl").onchange = e => {
+    if (!e.target.checked) { view.regions = null; $("c-regions-box").hidden = true; view.draw(); }
+    send({ type: "set_view", exact: e.target.checked });
+  };
+  $("fit-view").onclick = () => {
+    const pts = app.state.points; if (!pts.length) return;
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (const [x, y] of pts) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+    const px = (x1 - x0) * 0.1 || 0.5, py = (y1 - y0) * 0.1 || 0.5;
+    let box = [x0 - px, x1 + px, y0 - py, y1 + py];
+    if (app.state.config.task === "classification") {
+      const cx = (box[0] + box[1]) / 2, cy = (box[2] + box[3]) / 2, r = Math.max(box[1] - box[0], box[3] - box[2]) / 2;
+      box = [cx - r, cx + r, cy - r, cy + r];
+    }
+    view.box = box; view.draw(); app.boxChanged(box, true);
+  };
+  $("hs-layer").onchange = () => { fillUnits(); sendHidden(); };
+  $("hs-i").onchange = sendHidden; $("hs-j").onchange = sendHidden;
+  $("editor-set").onclick = commitEdit;
+  $("editor-cancel").onclick = () => { $("editor").hidden = true; app.editing = null; };
+  $("editor-value").onkeydown = e => { if (e.key === "Enter") commitEdit(); if (e.key === "Escape") $("editor-cancel").click(); };
+
+  // data files
+  $("csv-file").onchange = async e => {
+    const f = e.target.files[0]; if (!f) return;
+    send({ type: "load_csv", text: await f.text() }); e.target.value = "";
+  };
+  $("csv-load").onclick = () => send({ type: "load_csv", text: $("csv-text").value });
+  $("csv-download").onclick = () => {
+    const reg = app.state.config.task === "regression";
+    const lines = [reg ? "x,y" : "x1,x2,label"].concat(app.state.points.map(p => reg ? `${p[0]},${p[1]}` : `${p[0]},${p[1]},${p[2]}`));
+    download(new Blob([lines.join("\n") + "\n"], { type: "text/csv" }), "relunet-data.csv");
+  };
+  $("save-model").onclick = () => send({ type: "save_model" });
+  $("export-json").onclick = () => send({ type: "export_weights" });
+  $("load-model").onchange = async e => {
+    const f = e.target.files[0]; if (!f) return;
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    let s = ""; for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    send({ type: "load_model", data: btoa(s) }); e.target.value = "";
+  };
+
+  function download(blob, name) {
+    const a = doc.createElement("a");
+    a.href = URL.createObjectURL(blob); a.download = name;
+    root.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 5000);
+  }
+
+  // keys: 0-9 choose the class; space plays / pauses
+  if (keys) doc.addEventListener("keydown", e => {
+    const tag = (e.target.tagName || "").toLowerCase();
+    if (["input", "select", "textarea"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (/^[0-9]$/.test(e.key)) { selectClass((+e.key + 9) % 10); e.preventDefault(); }
+    else if (e.key === " " && tag !== "button") { $("play").click(); e.preventDefault(); }   // a focused button takes its own space
+  });
+  function startHash() { return url ? location.hash.slice(1) : (options.hash || ""); }
+  if (url) window.addEventListener("hashchange", () => {
+    if (app.state && location.hash.slice(1) !== app.state.hash) send({ type: "hello", hash: location.hash.slice(1) });
+  });
+  window.addEventListener("resize", () => { curves.draw(app.state?.config.task); if (app.hiddenMsg) drawHidden($("hidden"), app.hiddenMsg, app.state.points, app.state.config.task); });
+
+  // extensions (registry.js): each panel gets its element and this context
+  const ctx = { root, app, view, send, $, showError };
+  for (const p of PANELS) {
+    const el = doc.createElement("div");
+    el.className = "panel ext-panel"; el.dataset.panel = p.name;
+    if (p.title) { const h = doc.createElement("h2"); h.textContent = p.title; el.appendChild(h); }
+    const col = { left: ".col-left", main: ".col-main", right: ".col-right" }[p.place || "right"];
+    root.querySelector(col).appendChild(el);
+    if (p.mount) p.mount(el, ctx);
+  }
+  app.ctx = ctx;
+
+  send({ type: "hello", hash: startHash() });
+  return app;
+}
