@@ -9,9 +9,7 @@ export function commTransport(model) {
   const onMsg = [], onStat = [];
   const handler = (msg, buffers) => {
     if (msg && msg.type === "frame" && buffers && buffers.length) {
-      const dv = buffers[0];
-      const buf = dv instanceof ArrayBuffer ? dv : dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength);
-      onMsg.forEach(cb => cb(buf));
+      onMsg.forEach(cb => cb(buffers[0]));     // a DataView: the app reads it in place
       model.send({ type: "ack" });
     } else if (msg && msg.type) {
       onMsg.forEach(cb => cb(msg));
@@ -31,9 +29,13 @@ export function commTransport(model) {
 export default {
   render({ model, el }) {
     const root = document.createElement("div");
+    root.className = "relunet-widget";
     el.appendChild(root);
     const transport = commTransport(model);
-    const app = mount(root, transport, { notebook: true });
+    // Each view gets its own element ids; the notebook's URL and keys stay the notebook's.
+    const prefix = `relunet-${Math.random().toString(36).slice(2, 8)}-`;
+    const app = mount(root, transport, { prefix, url: false, keys: false });
+    root.relunetPlayground = app;             // for tests and the curious, as window.relunetPlayground on the page
     return () => {
       transport.close();
       if (app && typeof app.destroy === "function") app.destroy();

@@ -9,6 +9,7 @@ an error message; a mistake from Python raises RelunetError. Either way the sess
 """
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -165,17 +166,15 @@ class Playground(anywidget.AnyWidget):
             try:
                 parsed.append(parse_message(json.dumps(msg)))
             except ProtocolError as e:
-                raise RelunetError(f"Playground: {e}") from None
+                raise RelunetError(_python_words(e)) from None
         replies = []
         with self._lock:
             for m in parsed:
                 self._sync_history()
                 try:
                     replies += self._session.handle(m)
-                except RelunetError as e:
-                    raise RelunetError(f"Playground: {e}") from None
-                except ProtocolError as e:
-                    raise RelunetError(f"Playground: {e}") from None
+                except (RelunetError, ProtocolError) as e:
+                    raise RelunetError(_python_words(e)) from None
                 finally:
                     self._sync_history()
         self._changed(replies)
@@ -336,6 +335,15 @@ def _points(data):
     if not np.all(np.equal(np.mod(y, 1), 0)):
         raise RelunetError("Playground: class labels y must be whole numbers 0 to 9")
     return [(float(a), float(b), int(c)) for (a, b), c in zip(X, y)], "classification"
+
+
+def _python_words(error):
+    """The page's sentence for a refused message, with its field names as Playground's keywords."""
+    text = re.sub(r"\blayers\.(\d+)\.units\b", r"hidden[\1]", str(error))
+    text = re.sub(r"\blayers\.(\d+)\.activation\b", r"activation[\1]", text)
+    text = re.sub(r"\blayers\b", "hidden", text)
+    text = re.sub(r"\bpoints\.(\d+)\.label\b", r"y[\1]", text)
+    return f"Playground: {text}"
 
 
 def _plain(v):
