@@ -21,7 +21,7 @@ from ..data import DATASETS
 from ..engine.errors import RelunetError
 from ..engine.train import History
 from ..playground import protocol as P
-from ..playground.driver import Driver, dumps, respond
+from ..playground.driver import MAX_BACKLOG, Driver, dumps, respond
 from ..playground.protocol import ProtocolError, parse_message
 from ..playground.session import Session
 from ..playground.state import default_config
@@ -29,7 +29,7 @@ from .esm import bundle
 
 HERE = Path(__file__).parent
 STATIC = HERE.parent / "playground" / "static"
-ACK_TIMEOUT = 1.0   # seconds without an acknowledged frame after which the view counts as gone (or not shown)
+PACE_SECONDS = 0.1  # frames go at least this far apart while the view does not acknowledge them
 
 # Python keyword -> where it goes: one page message per group, applied in this order
 _TRAINING = ("optimizer", "lr", "momentum", "batch_size", "weight_decay", "schedule", "target_loss", "max_epochs")
@@ -68,7 +68,7 @@ class Playground(anywidget.AnyWidget):
         self._lock = self._session.lock
         self._history, self._run, self._tracked = History(), None, [None, 0]
         self._frames_sent = self._frames_acked = 0
-        self._last_ack = time.monotonic()
+        self._last_frame = time.monotonic()
         self._send_lock = threading.Lock()
         if data is not None:
             settings["data"] = data
@@ -212,13 +212,11 @@ class Playground(anywidget.AnyWidget):
         if kind == "ack":
             with self._send_lock:
                 self._frames_acked += 1
-                self._last_ack = time.monotonic()
             return
         if kind == "hello":
             # A view (re)appeared: it gets the session as it is, never a fresh one (the page's hello resets).
             with self._send_lock:
                 self._frames_sent = self._frames_acked = 0
-                self._last_ack = time.monotonic()
             self._changed([self._session.state()])
             return
         with self._lock:
@@ -232,18 +230,21 @@ class Playground(anywidget.AnyWidget):
         if isinstance(item, (bytes, bytearray, memoryview)):
             with self._send_lock:
                 self._frames_sent += 1
+                self._last_frame = time.monotonic()
             self.send({"type": "frame"}, buffers=[bytes(item)])
         else:
             self.send(json.loads(dumps(item)))
 
     def _backlog(self):
-        """Frames sent but not yet drawn; a view that stopped answering (or none) counts as caught up."""
+        """Frames sent but not yet drawn, which holds the driver back (see playground.driver.MAX_BACKLOG).
+
+        The view acknowledges every frame it draws. When acknowledgements stop coming, the view is slow or
+        gone, or the kernel is busy running a cell (it reads no comm messages until the cell ends, e.g. during
+        ``w.train(epochs=100)``): then frames go at a modest fixed pace, PACE_SECONDS apart."""
         with self._send_lock:
             waiting = self._frames_sent - self._frames_acked
-            if waiting > 0 and time.monotonic() - self._last_ack > ACK_TIMEOUT:
-                self._frames_sent = self._frames_acked = 0
-                self._last_ack = time.monotonic()
-                waiting = 0
+            if waiting > MAX_BACKLOG and time.monotonic() - self._last_frame >= PACE_SECONDS:
+                return 0
             return waiting
 
 
