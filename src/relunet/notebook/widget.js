@@ -30,6 +30,18 @@ export default {
   render({ model, el }) {
     const root = document.createElement("div");
     root.className = "relunet-widget";
+    // Keys typed in the widget are the widget's: JupyterLab's command-mode shortcuts (Enter, a, b, digits...)
+    // would otherwise swallow Enter in its inputs and add cells while the map has the focus.
+    // A click anywhere in the widget focuses it (tabindex), so the keys that follow are the widget's too.
+    root.setAttribute("data-lm-suppress-shortcuts", "true");
+    root.tabIndex = -1;
+    root.style.outline = "none";
+    // Inside JupyterLab, Enter in a number field does not commit it (no change event, unlike the page):
+    // leaving the field does, as on the page.
+    root.addEventListener("keydown", e => {
+      const t = e.target;
+      if (e.key === "Enter" && t.tagName === "INPUT" && !["checkbox", "radio", "range", "button"].includes(t.type)) t.blur();
+    });
     el.appendChild(root);
     const transport = commTransport(model);
     // Each view gets its own element ids; the notebook's URL and keys stay the notebook's.
