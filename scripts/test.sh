@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs on a fresh machine (Python 3.11, root), then run the whole suite.
+# Install everything the test suite needs on a fresh machine (Python 3.10+, root or sudo), then run the whole suite.
 # Usage: bash scripts/test.sh [pytest arguments]
+# The exit status is pytest's: 0 only when every test passed and none was skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +18,4 @@ fi
 python -m pip install --quiet --disable-pip-version-check -e ".[all]"
 
 export RELUNET_REQUIRE_ALL=1   # tests/conftest.py fails the run if any test is skipped
-python -m pytest "$@"
+exec python -m pytest "$@"

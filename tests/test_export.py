@@ -270,7 +270,7 @@ def test_cli_export_onnx_and_torch(run_cli, tmp_path):
 def test_cli_export_errors(run_cli, tmp_path):
     relunet.save(_model("relu"), tmp_path / "m.npz")
     r = run_cli("export", "--model", "m.npz", "--format", "onnx", "--out", "nowhere/m.onnx")
-    assert r.returncode == 2 and r.stderr.startswith("relunet: error: cannot write export file")
+    assert r.returncode == 2 and r.stderr.startswith("relunet: error: cannot write --out nowhere/m.onnx")
     r = run_cli("export", "--model", "missing.npz", "--format", "torch", "--out", "m.pt")
     assert r.returncode == 2 and "does not exist" in r.stderr
     r = run_cli("export", "--model", "m.npz", "--format", "keras", "--out", "m.keras")

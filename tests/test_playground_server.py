@@ -23,6 +23,10 @@ from relunet.playground.state import Config, decode_hash, default_config, encode
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+#: The experiment most tests use (the page's defaults before the lecture path): a 2-16-16-3 net on the spiral.
+SPIRAL_CONFIG = Config(dataset="spiral", n=300, noise=0.2, test_fraction=0.2, layers=(P.Layer(units=16),) * 2,
+                       optimizer="momentum", lr=0.03, batch_size=10)
+SPIRAL = encode_hash(SPIRAL_CONFIG)
 @pytest.fixture(autouse=True)
 def _deadline():
     """A reply that never comes must fail the test, not hang the suite (TestClient reads have no timeout)."""
@@ -122,7 +126,7 @@ def forward_json(weights, X):
 def test_data_messages(client, app):
     with connect(client) as raw:
         ws = WS(raw)
-        st = ws.call(type="hello", hash="")
+        st = ws.call(type="hello", hash=SPIRAL)
         X, y = relunet.make_dataset("spiral", 300, 0.2, seed=0, classes=3)
         assert np.allclose([p[:2] for p in st["points"]], X) and [p[2] for p in st["points"]] == y.tolist()
 
@@ -169,7 +173,7 @@ def test_data_messages(client, app):
 def test_network_and_training_messages(client, app):
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         st = ws.call(type="set_network", layers=[{"units": 5, "activation": "tanh"}, {"units": 4}])
         assert st["sizes"] == [2, 5, 4, 3] and st["activations"] == ["tanh", "relu"]
 
@@ -232,7 +236,7 @@ def test_network_and_training_messages(client, app):
 def test_stop_conditions(client, app):
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         ws.call(type="set_training", max_epochs=3)
         ws.send(type="play")
         st = ws.until("state")
@@ -262,7 +266,7 @@ def test_divergence_keeps_last_finite_weights():
 def test_map_and_unit_frames(client, app):
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         box = [-0.5, 1.5, -1.0, 1.0]
         ws.send(type="set_view", box=box, resolution=40)
         data = ws.until(frames.MAP)
@@ -332,7 +336,7 @@ def test_invalid_message_gets_error_and_connection_stays(client, app, name):
     assert len(BIG) > P.MAX_MESSAGE_BYTES
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         before = only_session(app).config
         raw.send_text(INVALID[name])
         err = ws.until("error")
@@ -345,7 +349,7 @@ def test_invalid_message_gets_error_and_connection_stays(client, app, name):
 def test_error_messages_say_what_is_wrong(client, app):
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         expected = {"unknown type": "unknown message type 'explode'", "too many points": "too many points",
                     "too many layers": "too many hidden layers", "too many units": "less than or equal to 256",
                     "NaN": "finite", "over 1 MB": "over the limit", "wrong type: lr string": "lr"}
@@ -363,7 +367,7 @@ def test_origin_refused(client):
             raw.receive()
     assert e.value.code == 1008
     with connect(client, headers={"origin": "http://testserver"}) as raw:   # the page's own origin
-        WS(raw).call(type="hello", hash="")
+        WS(raw).call(type="hello", hash=SPIRAL)
 
 
 @pytest.mark.parametrize("origin, host, ok", [
@@ -384,8 +388,8 @@ def test_origin_rule(origin, host, ok):
 def test_sessions_are_isolated_and_freed(client, app):
     with connect(client) as ra, connect(client) as rb:
         a, b = WS(ra), WS(rb)
-        sa = a.call(type="hello", hash="")
-        sb = b.call(type="hello", hash="")
+        sa = a.call(type="hello", hash=SPIRAL)
+        sb = b.call(type="hello", hash=SPIRAL)
         assert len(app.state.sessions) == 2
         a.call(type="add_point", point={"x": 0.5, "y": 0.5, "label": 1})
         a.call(type="set_network", layers=[{"units": 3}])
@@ -404,7 +408,7 @@ def test_sessions_are_isolated_and_freed(client, app):
 def test_model_save_load_round_trip(client, app):
     with connect(client) as ra:
         a = WS(ra)
-        a.call(type="hello", hash="")
+        a.call(type="hello", hash=SPIRAL)
         a.call(type="set_network", layers=[{"units": 6}, {"units": 5, "activation": "leaky_relu"}])
         a.send(type="step", updates=50)
         a.metrics(lambda m: m["updates"] == 50)
@@ -418,7 +422,7 @@ def test_model_save_load_round_trip(client, app):
         assert loaded.sizes == [2, 6, 5, 3] and loaded.activation_names == ["relu", "leaky_relu"]
     with connect(client) as rb:                       # a fresh tab loads the file
         b = WS(rb)
-        b.call(type="hello", hash="")
+        b.call(type="hello", hash=SPIRAL)
         st = b.call(type="load_model", data=base64.b64encode(npz).decode())
         assert st["sizes"] == [2, 6, 5, 3] and [l["units"] for l in st["config"]["layers"]] == [6, 5]
         again = only_session(app).model
@@ -438,7 +442,7 @@ def test_load_model_of_other_task_switches_task(client, app):
     reg = relunet.MLP([1, 4, 1], task="regression", seed=2)
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         st = ws.call(type="load_model", data=base64.b64encode(to_bytes(reg)).decode())
         assert st["config"]["task"] == "regression" and st["sizes"] == [1, 4, 1]
         xs = np.linspace(-1, 1, 7)
@@ -470,7 +474,7 @@ def test_url_state_reproduces_the_experiment(client, app):
     """Reloading the link gives the same data, network and initial weights."""
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         ws.call(type="set_data", dataset="moons", n=77, noise=0.05)
         ws.call(type="set_network", layers=[{"units": 9, "activation": "tanh"}])
         ws.call(type="new_seed", seed=42)
@@ -492,7 +496,8 @@ def _token_loss(model, x, t):
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_trace_equals_finite_differences(task):
-    s = Session(default_config(task).with_(layers=(P.Layer(units=5), P.Layer(units=4, activation="tanh"))))
+    base = SPIRAL_CONFIG if task == "classification" else default_config(task)
+    s = Session(base.with_(layers=(P.Layer(units=5), P.Layer(units=4, activation="tanh"))))
     s.handle(P.parse_message('{"type": "step", "updates": 30}'))
     point = P.Point(x=0.3, y=-0.2, label=2) if task == "classification" else P.Point(x=0.7, y=0.4)
     tr = s.trace(point)
@@ -534,7 +539,7 @@ def test_trace_equals_finite_differences(task):
 def test_trace_over_websocket(client, app):
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         tr = ws.call("trace", type="trace", point={"x": 0.1, "y": 0.2, "label": 1})
         assert [len(l["z"]) for l in tr["layers"]] == [16, 16, 3] and np.isclose(sum(tr["f"]), 1.0)
         assert np.isclose(tr["loss"], -math.log(tr["f"][1]))
@@ -601,7 +606,7 @@ def test_cli_port_in_use(run_cli):
 
 def test_settings_changed_between_trainers_apply():
     """A data edit rebuilds the trainer; settings changed before the next step must reach its optimizer."""
-    s = Session()
+    s = Session(SPIRAL_CONFIG)
     s.handle(P.parse_message('{"type": "step", "updates": 3}'))
     velocity_kept = s.trainer.optimizer
     s.handle(P.parse_message('{"type": "add_point", "point": {"x": 0.1, "y": 0.1, "label": 1}}'))
@@ -676,7 +681,7 @@ def test_exact_regions_overlay_is_relunet_pwl(client, app):
 
     with connect(client) as raw:
         ws = WS(raw)
-        ws.call(type="hello", hash="")
+        ws.call(type="hello", hash=SPIRAL)
         box = [-1.0, 1.0, -1.0, 1.0]
         ws.send(type="set_view", box=box, exact=True)
         summary = ws.until("pwl")
@@ -707,7 +712,7 @@ def test_exact_regions_refresh_while_training():
     from relunet.playground.session import EXACT_SECONDS
     from relunet.pwl import linear_regions
 
-    s = Session()
+    s = Session(SPIRAL_CONFIG)
     s.handle(P.parse_message(json.dumps({"type": "set_view", "exact": True})))
     first = s.exact_items(force=True)
     assert first[0]["count"] == len(linear_regions(s.model, s.box))

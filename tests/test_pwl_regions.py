@@ -299,13 +299,14 @@ def test_zero_bias_networks_all_lines_through_the_origin():
     check_partition(deep, linear_regions(deep, [-1, 1, -1, 1]), n_grid=500, n_interior=10)
 
 
-def test_slivers_dropped_and_counted():
+def test_tiny_real_regions_are_kept():
     model = relunet.MLP([2, 2, 2], seed=0)
-    # x = 0, and x + y = -2 + 1e-6 cutting off the corner (-1, -1): a triangle of area 5e-13, below
-    # 1e-12 of the box's area 4.
+    # x = 0, and x + y = -2 + 1e-6 cutting off the corner (-1, -1): a real triangle of area 5e-13
+    # (1.25e-13 of the box's area): 1 + 2 lines crossing + 0 intersections inside = 3 regions.
     model.set_weights([np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([0.0, 2 - 1e-6]), np.ones((2, 2)), np.zeros(2)])
     part = linear_regions(model, [-1, 1, -1, 1])
-    assert len(part) == 2 and part.dropped == 1
+    assert len(part) == 3 and part.dropped == 0
+    assert sorted(part.areas())[0] == pytest.approx(5e-13, rel=1e-3)
     assert abs(part.areas().sum() - 4.0) <= 1e-9 * 4
 
 
@@ -320,3 +321,17 @@ def test_errors():
         linear_regions(relunet.MLP([2, 4, 2]), [1, 0, 0, 1])
     with pytest.raises(RelunetError, match="finite"):
         linear_regions(relunet.MLP([2, 4, 2]), [0, float("nan"), 0, 1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("box", [[-1, 1, -1, 1], [-4, 4, -4, 4]])
+def test_one_layer_counts_equal_the_box_exact_formula(seed, box):
+    # wide layers make regions far below 1e-12 of the box's area; each is real and must be kept
+    # (the reported case: a 2-128-1 net in [-1, 1]^2 lost one region to an area rule, in [-4, 4]^2 up to 5)
+    from relunet.pwl.bounds import box_exact_count
+
+    model = relunet.MLP([2, 128, 1], task="regression", seed=seed)
+    part = linear_regions(model, box)
+    assert len(part) == box_exact_count(model.linears[0].W, model.linears[0].b, box)
+    assert part.dropped == 0
+    assert abs(part.areas().sum() - (box[1] - box[0]) ** 2) <= 1e-9 * (box[1] - box[0]) ** 2

@@ -8,6 +8,7 @@ function and one ``@register`` line.
 import csv
 import io as _io
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,13 @@ class DatasetSpec:
 #: The registry: the CLI and the playground look data sets up here and nowhere else.
 DATASETS = {}
 
+#: Limits on data, checked before anything is allocated or read in full.
+MAX_GENERATED = 10_000_000          # points a generator makes (160 MB of 2-D inputs)
+MAX_FILE_BYTES = 64 * 2**20         # bytes read from a CSV file (or a FIFO, or /dev/zero)
+MAX_ROWS = 10_000_000               # data rows in a CSV
+MAX_ABS = 1e100                     # |value| in a CSV: squares and products of larger numbers overflow float64
+MAX_LABEL = 2**31 - 1               # |class label|: an exact small integer
+
 
 def register(name, task, n, noise, classes=2, options=()):
     def deco(fn):
@@ -54,6 +62,8 @@ def make_dataset(name, n=None, noise=None, seed=0, classes=None):
     n = spec.n if n is None else n
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
         raise RelunetError(f"number of points must be a positive integer, got {n!r}")
+    if n > MAX_GENERATED:
+        raise RelunetError(f"{n:,} points would need {_gib(n * 3 * 8)} of memory; at most {MAX_GENERATED:,} are generated")
     noise = spec.noise if noise is None else noise
     try:
         noise = float(noise)
@@ -61,6 +71,9 @@ def make_dataset(name, n=None, noise=None, seed=0, classes=None):
         raise RelunetError(f"noise must be a number, got {noise!r}") from None
     if not (noise >= 0 and math.isfinite(noise)):
         raise RelunetError(f"noise must be a finite number at least 0, got {noise!r}")
+    if noise > MAX_ABS:
+        raise RelunetError(f"noise {noise:g} is too large: data beyond {MAX_ABS:g} in magnitude overflow the "
+                           "network's arithmetic")
     kwargs = {}
     if "classes" in spec.options:
         k = spec.classes if classes is None else classes
@@ -71,6 +84,10 @@ def make_dataset(name, n=None, noise=None, seed=0, classes=None):
         raise RelunetError(f"data set {name!r} has {spec.classes} classes; --classes applies to spiral and gaussians")
     X, y = spec.fn(int(n), noise, as_generator(seed), **kwargs)
     return np.ascontiguousarray(X, dtype=np.float64), y
+
+
+def _gib(nbytes):
+    return f"{nbytes / 2**30:,.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:,.1f} MiB"
 
 
 def _split_counts(n, k):
@@ -219,15 +236,11 @@ def read_csv(path_or_text, task="classification", name=None):
     Labels must be integers for classification, numbers for regression. `path_or_text` is a path, or
     CSV text when `name` is given (used in messages). Returns (X, y). Errors name the file and line.
     """
+    if task not in ("classification", "regression"):
+        raise RelunetError(f"task must be 'classification' or 'regression', got {task!r}")
     if name is None:
         where = str(path_or_text)
-        try:
-            with open(path_or_text, newline="") as fh:
-                text = fh.read()
-        except FileNotFoundError:
-            raise RelunetError(f"data file {where} does not exist") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise RelunetError(f"cannot read data file {where}: {getattr(e, 'strerror', None) or e}") from None
+        text = _read_text(path_or_text, "data file")
     else:
         where, text = name, path_or_text
     rows = []
@@ -239,6 +252,9 @@ def read_csv(path_or_text, task="classification", name=None):
         if task == "classification" and not float(values[-1]).is_integer():
             raise RelunetError(f"{where}, line {lineno}: label {cells[-1].strip()!r} is not an integer "
                                "(use --task regression for numeric targets)")
+        if task == "classification" and abs(values[-1]) > MAX_LABEL:
+            raise RelunetError(f"{where}, line {lineno}: label {cells[-1].strip()!r} is not a small integer "
+                               f"(class labels are at most {MAX_LABEL:,} in magnitude)")
         rows.append(values)
     if not rows:
         raise RelunetError(f"{where} has no data rows")
@@ -251,13 +267,7 @@ def read_csv(path_or_text, task="classification", name=None):
 def read_inputs(path, n_features=None):
     """Read a CSV of inputs only (optional header), for prediction. Returns X (N, features)."""
     where = str(path)
-    try:
-        with open(path, newline="") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise RelunetError(f"input file {where} does not exist") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise RelunetError(f"cannot read input file {where}: {getattr(e, 'strerror', None) or e}") from None
+    text = _read_text(path, "input file")
     rows = []
     for lineno, values, cells in _numeric_rows(text, where):
         if n_features is not None and len(values) != n_features:
@@ -296,12 +306,53 @@ def _is_number(s):
         return False
 
 
+def _read_text(path, what):
+    """The text of a CSV file, read up to MAX_FILE_BYTES (so /dev/zero or an endless FIFO ends with an error, not
+    with all the memory); errors name the file."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise RelunetError(f"{what} must be a path, got {type(path).__name__} {str(path)[:40]!r}")
+    where = str(path)
+    if where.strip() == "":
+        raise RelunetError(f"{what} is an empty path")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise RelunetError(f"{what} {where} does not exist") from None
+    except IsADirectoryError:
+        raise RelunetError(f"{what} {where} is a folder, not a CSV file") from None
+    except OSError as e:
+        raise RelunetError(f"cannot read {what} {where}: {e.strerror or e}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RelunetError(f"{what} {where} is larger than {MAX_FILE_BYTES // 2**20} MiB; relunet reads CSV files up "
+                           "to that size")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise RelunetError(f"cannot read {what} {where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
 def _numeric_rows(text, where):
     """(line number, [floats], [cells]) for every data row of CSV `text`: blank lines skipped; the first line skipped
     when none of its cells is a number (a header like "x1,x2,label"; "1,2,x" is data with a mistake);
-    a non-number or a NaN / infinite value is an error naming `where` and the line."""
+    a non-number, a NaN / infinite value or one beyond MAX_ABS is an error naming `where` and the line.
+    Lines may end in \\n, \\r\\n or \\r alone (old Mac files)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in text:
+        raise RelunetError(f"{where} holds NUL bytes: it is not a CSV text file")
     first = _first_line(text)
-    for lineno, row in enumerate(csv.reader(_io.StringIO(text)), start=1):
+    reader = csv.reader(_io.StringIO(text))
+    lineno = 0
+    count = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise RelunetError(f"{where}, line {reader.line_num}: not a CSV row ({e})") from None
+        lineno = reader.line_num
         if not row or all(not c.strip() for c in row):
             continue
         try:
@@ -310,9 +361,17 @@ def _numeric_rows(text, where):
             if lineno == first and not any(_is_number(c) for c in row):
                 continue
             bad = next(c for c in row if not _is_number(c))
-            raise RelunetError(f"{where}, line {lineno}: {bad.strip()!r} is not a number") from None
+            shown = bad.strip() if len(bad) <= 40 else bad.strip()[:40] + f"... ({len(bad):,} characters)"
+            raise RelunetError(f"{where}, line {lineno}: {shown!r} is not a number") from None
         if not all(math.isfinite(v) for v in values):
             raise RelunetError(f"{where}, line {lineno}: NaN or infinite value")
+        big = next((c for c, v in zip(row, values) if abs(v) > MAX_ABS), None)
+        if big is not None:
+            raise RelunetError(f"{where}, line {lineno}: {big.strip()[:40]} is too large: values beyond {MAX_ABS:g} in "
+                               "magnitude overflow the network's arithmetic (rescale the data)")
+        count += 1
+        if count > MAX_ROWS:
+            raise RelunetError(f"{where} has more than {MAX_ROWS:,} data rows")
         yield lineno, values, row
 
 

@@ -4,7 +4,6 @@ The server runs in-process (uvicorn in a thread on a free port of 127.0.0.1), so
 the page shows with the session's model directly.
 """
 
-import os
 import socket
 import threading
 import time
@@ -18,7 +17,15 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def spiral_hash():
+    """The link of a 2-16-16-3 ReLU net with momentum on the three-arm spiral (the page opens on the lecture)."""
+    from relunet.playground import protocol as P
+    from relunet.playground.state import Config, encode_hash
+
+    return "#" + encode_hash(Config(dataset="spiral", n=300, noise=0.2, test_fraction=0.2, optimizer="momentum",
+                                    layers=(P.Layer(units=16),) * 2, lr=0.03, batch_size=10))
 
 
 def _free_port():
@@ -124,11 +131,11 @@ def test_playground_in_chromium(server, page, tmp_path):
     app, url = server
     import relunet
 
-    page.goto(url)
+    page.goto(url + spiral_hash())
     wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
     open_sections(page)
 
-    # ---- click to add points of two classes (key 1 = class 0, shift-click = class 1)
+    # ---- click to add points of two classes (key 0 = class 0, shift-click = class 1)
     page.click("#clear")
     wait_state(page, lambda s: s["points"] == [], "no points")
     page.fill("#lr", "0.05")
@@ -136,7 +143,7 @@ def test_playground_in_chromium(server, page, tmp_path):
     page.locator("#lr").evaluate("e => e.dispatchEvent(new Event('change'))")
     page.keyboard.press("Escape")
     page.mouse.click(5, 300)   # focus off the inputs, so number keys choose the class
-    page.keyboard.press("1")
+    page.keyboard.press("0")
     left = [(-0.8, -0.3), (-0.7, 0.4), (-0.9, 0.1), (-0.5, -0.1), (-0.6, 0.7), (-0.8, -0.7)]
     right = [(0.7, 0.2), (0.8, -0.5), (0.5, 0.6), (0.9, 0.0), (0.6, -0.8), (0.8, 0.8)]
     for x, y in left:
@@ -236,7 +243,7 @@ def test_playground_in_chromium(server, page, tmp_path):
 
 def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     app, url = server
-    page.goto(url)
+    page.goto(url + spiral_hash())
     wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
     open_sections(page)
     # the README picture: the spiral after a few seconds of training
@@ -263,8 +270,8 @@ def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     assert page.evaluate("window.relunetPlayground.view.regions.segments.length") > 0
     assert "#exact" not in page.url and "exact=1" in page.url  # the toggle lives in the link
 
-    # the README picture (rewritten only when asked: RELUNET_SCREENSHOT=1)
-    shot = DOCS / "playground.png" if os.environ.get("RELUNET_SCREENSHOT") else tmp_path / "playground.png"
+    # a picture of the spiral with its exact regions (the README's comes from test_classroom_browser.py)
+    shot = tmp_path / "playground.png"
     page.screenshot(path=str(shot), full_page=False)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page.uncheck("#pwl")
@@ -324,7 +331,7 @@ def test_csv_download_and_paste(server, page, tmp_path):
     import relunet
 
     app, url = server
-    page.goto(url)
+    page.goto(url + spiral_hash())
     s = wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the default experiment")
     open_sections(page)
     # a stop condition ends training with a message

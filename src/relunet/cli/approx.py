@@ -3,7 +3,7 @@
 import json
 
 from ..data import TARGETS
-from ._common import check_output_path, int_list
+from ._common import check_output_paths, int_list, seed_type
 
 HELP = "max error of the exact n-piece ReLU interpolant (and a trained net) against n"
 DESCRIPTION = """For each n, build the two-layer ReLU network that interpolates the target at n + 1 equally
@@ -22,7 +22,7 @@ def add_arguments(p):
     p.add_argument("--pieces", default="2,4,8,16,32,64,128,256", help="numbers of pieces n (default 2,4,...,256)")
     p.add_argument("--train", action="store_true", help="also train a two-layer net of the same width (Adam)")
     p.add_argument("--epochs", type=int, default=200, help="epochs of that training (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="seed of that training")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of that training")
     p.add_argument("--plot", default=None, metavar="FIG.png", help="plot the error against n on log axes")
     p.add_argument("--json", default=None, metavar="FILE", help="write the table as JSON")
 
@@ -36,9 +36,7 @@ def run(args):
         raise RelunetError("--pieces needs at least one number")
     if args.epochs < 1:
         raise RelunetError(f"--epochs must be a positive integer, got {args.epochs}")
-    for path, what in ((args.json, "JSON"), (args.plot, "plot")):
-        if path:
-            check_output_path(path, what)
+    check_output_paths([(args.json, "--json"), (args.plot, "--plot")], plots=[args.plot])
     rows = approximation_study(args.function, pieces, train=args.train, epochs=args.epochs, seed=args.seed)
     head = f"{'n':>5} {'units':>6} {'max error':>12} {'error*n^2':>10}" + (f" {'trained error':>14}" if args.train else "")
     print(f"{args.function}: exact interpolating ReLU networks")

@@ -21,27 +21,31 @@ examples:
 """
 
 
-def add_arguments(p):
-    from ..bench.cases import CASES
-    from ..bench.extra import EXTRAS
+#: what `relunet bench` imports: the contenders and the playground's stream case (installed by relunet[bench])
+NEEDS = ("scipy", "sklearn", "torch", "websockets")
 
+
+def add_arguments(p):
+    # Nothing from relunet.bench here: it imports SciPy, PyTorch and scikit-learn, which only the [bench] extra
+    # installs, and every command's parser is built for `relunet --help`.
     p.add_argument("--quick", action="store_true", help="small problems and 3 repeats (under a minute)")
     p.add_argument("--cases", nargs="+", default=None, metavar="CASE",
-                   help="cases to run (default all): " + ", ".join(list(CASES) + list(EXTRAS)))
+                   help="cases to run (default all; the names are listed by an unknown name)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per contender (default 7, 11 or 15 by case; quick 3)")
 
 
 def run(args):
-    from ..bench.report import write_json
-    from ..bench.runner import run_bench
-    from ._common import check_output_path
+    from ._common import check_output_paths, require
 
-    if args.json:
-        check_output_path(args.json, "JSON")
+    check_output_paths([(args.json, "--json")])
     if args.repeats is not None and args.repeats < 1:
         raise RelunetError(f"repeats must be a positive integer, got {args.repeats}")
+    require("bench", NEEDS, "relunet bench")
+    from ..bench.report import write_json
+    from ..bench.runner import run_bench
+
     result = run_bench(quick=args.quick, cases=args.cases, repeats=args.repeats, out=sys.stdout)
     if args.json:
         write_json(args.json, result.document)

@@ -8,6 +8,7 @@ from ..data import bounding_box, make_dataset
 from ..engine.model import MLP
 from ..engine.train import fit
 from ..io import atomic_write_bytes, save
+from ._common import check_output_folder, seed_type
 
 HELP = "train a linear classifier and a two-layer ReLU net on the lecture's example and draw both"
 DESCRIPTION = """The lecture's example: class 0 near [0.8, 0] and again near [0.4, 0.9], class 1 between them.
@@ -26,7 +27,7 @@ TARGET_LOSS = 0.01
 
 def add_arguments(p):
     p.add_argument("--out", default="relunet-demo", metavar="DIR", help="folder for the pictures (default relunet-demo/)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the visiting order")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of the data, the weights and the visiting order")
 
 
 def run(args):
@@ -36,8 +37,7 @@ def run(args):
     if args.seed < 0:
         raise RelunetError(f"seed must be a non-negative integer, got {args.seed}")
     out = args.out
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise RelunetError(f"--out {out} exists and is not a folder")
+    check_output_folder(out, "--out")
     os.makedirs(out, exist_ok=True)
     X, y = make_dataset("lecture", seed=args.seed)
     box = bounding_box(X)

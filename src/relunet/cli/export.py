@@ -1,7 +1,7 @@
 """relunet export: write a saved model as an ONNX graph or a PyTorch file."""
 
 from ..engine.errors import RelunetError
-from ._common import check_output_path, load_model
+from ._common import check_output_paths, load_model, require
 
 HELP = "export a model to ONNX or PyTorch"
 DESCRIPTION = """Export a saved relunet model.
@@ -17,8 +17,8 @@ examples:
   relunet export --model lecture.npz --format torch --out lecture.pt
 """
 
-#: format -> (the extra that provides it, the module it needs)
-FORMATS = {"onnx": ("onnx", "onnx"), "torch": ("torch", "torch")}
+#: format -> (the extra that provides it, the modules it needs)
+FORMATS = {"onnx": ("onnx", ("onnx",)), "torch": ("torch", ("torch",))}
 
 
 def add_arguments(p):
@@ -28,13 +28,10 @@ def add_arguments(p):
 
 
 def run(args):
+    check_output_paths([(args.out, "--out")], inputs=[(args.model, "--model")])
     model = load_model(args.model)
-    check_output_path(args.out, "export file")
-    extra, module = FORMATS[args.format]
-    try:
-        __import__(module)
-    except ImportError:
-        raise RelunetError(f"--format {args.format} needs {module}: pip install 'relunet[{extra}]'") from None
+    extra, modules = FORMATS[args.format]
+    require(extra, modules, f"--format {args.format}")
     from .. import export
 
     if args.format == "onnx":

@@ -6,7 +6,7 @@ from ..engine.activations import ACTIVATIONS
 from ..engine.errors import RelunetError
 from ..engine.gradcheck import check_model
 from ..engine.model import MLP
-from ._common import int_list
+from ._common import int_list, seed_type
 
 HELP = "check back-propagation against central differences (exit 0 only if all agree to 1e-6)"
 DESCRIPTION = """Build a random float64 network, compute every parameter's gradient by back-propagation and by
@@ -26,7 +26,7 @@ def add_arguments(p):
     p.add_argument("--activation", default="relu", choices=list(ACTIVATIONS))
     p.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse"])
     p.add_argument("--batch", type=int, default=5, help="tokens in the random batch (default 5)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
 
 
 def run(args):

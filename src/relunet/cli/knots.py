@@ -3,7 +3,7 @@
 import json
 import time
 
-from ._common import check_output_path, float_list, load_model
+from ._common import check_output_paths, float_list, load_model
 
 HELP = "exact breakpoints (knots) and slopes of a 1-input model on an interval"
 DESCRIPTION = """A 1-input ReLU network is a piece-wise linear function of x. This prints its exact knots
@@ -27,10 +27,9 @@ def run(args):
     from ..pwl.bounds import model_bound
     from ..pwl.oned import knots
 
+    check_output_paths([(args.json, "--json")], inputs=[(args.model, "--model")])
     model = load_model(args.model)
     interval = None if args.interval is None else float_list(args.interval, 2, "--interval")
-    if args.json:
-        check_output_path(args.json, "JSON")
     t0 = time.perf_counter()
     k = knots(model, interval)
     ms = (time.perf_counter() - t0) * 1000

@@ -4,7 +4,7 @@ import json
 import time
 
 from ..engine.errors import RelunetError
-from ._common import add_data_arguments, bounding_box, check_output_path, float_list, load_data, load_model
+from ._common import add_data_arguments, bounding_box, check_output_paths, data_input, float_list, load_data, load_model
 
 HELP = "exact linear regions and decision boundary of a 2-input model (counts, bound, JSON, plot)"
 DESCRIPTION = """Compute every linear region of a trained 2-input ReLU network exactly (no sampling grid):
@@ -34,11 +34,13 @@ def run(args):
     from ..pwl.bounds import box_exact_count, model_bound
     from ..pwl.regions import linear_regions
 
+    check_output_paths([(args.json, "--json"), (args.plot, "--plot")],
+                       inputs=[(args.model, "--model"), data_input(args)], plots=[args.plot])
     model = load_model(args.model)
     box = None if args.box is None else float_list(args.box, 4, "--box")
-    for path, what in ((args.json, "JSON"), (args.plot, "plot")):
-        if path:
-            check_output_path(path, what)
+    if model.n_inputs != 2:
+        raise RelunetError(f"relunet regions needs a model with two inputs (use relunet knots for 1-D models); "
+                           f"model {args.model} has {model.n_inputs}")
     X = y = None
     if args.data:
         X, y, _, _ = load_data(args, model.task)
@@ -58,7 +60,7 @@ def run(args):
         lines[0] += f"; lines in the box allow {box_exact_count(W, b, part.box)}"
     lines[0] += ")"
     if part.dropped:
-        lines.append(f"{part.dropped} sliver regions below 1e-12 of the box's area dropped")
+        lines.append(f"{part.dropped} degenerate pieces (fewer than 3 vertices) dropped")
     if bnd is not None:
         nj = len(bnd.junctions)
         lines.append(f"{bnd.count} boundary pieces in {len(bnd.pieces)} polylines, {nj} "

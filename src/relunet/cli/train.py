@@ -11,7 +11,8 @@ from ..engine.activations import ACTIVATIONS
 from ..engine.metrics import evaluate
 from ..data import bounding_box
 from ..io import save
-from ._common import add_data_arguments, check_output_path, int_list, load_data, load_model
+from ._common import (add_data_arguments, check_drawable, check_output_paths, data_input, format_bytes, int_list,
+                      load_data, load_model, seed_type)
 
 HELP = "train a network and save it as a .npz model file"
 DESCRIPTION = """Train a multi-layer network with back-propagation and SGD (or momentum, Nesterov, Adam).
@@ -42,7 +43,7 @@ def add_arguments(p):
     p.add_argument("--no-shuffle", dest="shuffle", action="store_false", help="visit the samples in file order")
     p.add_argument("--replacement", dest="shuffle", action="store_const", const="replacement",
                    help="draw every token at random with replacement (the lecture's rule)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the visiting order")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of the initial weights and the visiting order")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--init", default=None, metavar="MODEL.npz", help="start from the weights of a saved model")
     p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the trained model")
@@ -53,12 +54,27 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+#: one batch's arrays (inputs, excitations, activations, their gradients) may take at most this much memory
+MAX_BATCH_BYTES = 2**31
+
+
+def check_batch_size(batch_size, sizes, n, source, itemsize=8):
+    """Refuse a batch size below 1, or one whose arrays would not fit in memory, before anything is allocated."""
+    if batch_size < 1:
+        raise RelunetError(f"--batch-size must be a positive integer, got {batch_size}")
+    need = batch_size * (3 * sum(sizes)) * itemsize
+    if need > MAX_BATCH_BYTES:
+        raise RelunetError(f"--batch-size {batch_size:,} would need {format_bytes(need)} of memory for one batch's "
+                           f"arrays; {source} has {n:,} tokens, so --batch-size {n} is already a full batch")
+
+
 def run(args):
-    X, y, task, source = load_data(args)
-    check_output_path(args.out, "model")
-    if args.plot:
-        check_output_path(args.plot, "plot")
+    check_output_paths([(args.out, "--out"), (args.plot, "--plot")],
+                       inputs=[data_input(args), (args.init, "--init")], plots=[args.plot])
     hidden = [] if args.hidden.strip() in ("", "0") else int_list(args.hidden)
+    X, y, task, source = load_data(args)
+    if args.plot:
+        check_drawable(task, X.shape[1], f"--plot {args.plot}")
     if args.seed < 0:
         raise RelunetError(f"seed must be a non-negative integer, got {args.seed}")
     if task == "classification":
@@ -80,6 +96,7 @@ def run(args):
             model = model.astype(args.dtype)
     else:
         model = MLP(sizes, args.activation, task, classes=classes, dtype=args.dtype, seed=args.seed)
+    check_batch_size(args.batch_size, sizes, len(X), source, 4 if args.dtype == "float32" else 8)
     options = dict(optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                    batch_size=args.batch_size, schedule=args.schedule, shuffle=args.shuffle,
                    validation=args.validation, seed=args.seed)

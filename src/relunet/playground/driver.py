@@ -8,7 +8,9 @@
                                             to sink(item): a dict (JSON message) or bytes (a binary frame)
 
 The transport only moves items: the WebSocket server wraps `sink` around its send queue, a widget around
-its comm's send. `backlog()` (items queued but not yet delivered) lets a slow page hold the training back.
+its comm's send. `backlog()` (items queued but not yet delivered) lets a slow page hold the training back: a page
+that stops reading costs nothing, since above MAX_BACKLOG the driver drops the frame it would have drawn
+(counted in `dropped`) and sleeps on an event, without polling, until the transport calls `drained()`.
 """
 
 import json
@@ -51,6 +53,9 @@ class Driver:
 
     def __init__(self, session, sink, backlog=None):
         self.session, self.sink = session, sink
+        self.dropped = 0                    # frames not drawn because the page had not taken the earlier ones
+        self._drained = threading.Event()
+        session.dirty = False       # the first frame answers the page's first message (hello), not before it
         self.backlog = backlog or (lambda: 0)
         self.wake = threading.Event()
         self.closed = False
@@ -66,10 +71,16 @@ class Driver:
             self.sink(r)
         self.wake.set()
 
+    def drained(self):
+        """The transport delivered items: if the backlog is short again, training and drawing go on."""
+        if self.backlog() <= MAX_BACKLOG:
+            self._drained.set()
+
     def close(self):
         self.closed = True
         self.session.playing = False
         self.wake.set()
+        self._drained.set()
 
     def _run(self):
         s = self.session
@@ -83,8 +94,14 @@ class Driver:
             try:
                 if s.playing:
                     s.train_for(max(0.005, FRAME_SECONDS - render_seconds))
-                while self.backlog() > MAX_BACKLOG and not self.closed:
-                    time.sleep(0.002)
+                if self.backlog() > MAX_BACKLOG:
+                    # the page is behind: drop this frame and sleep until the transport catches up
+                    self.dropped += 1
+                    while self.backlog() > MAX_BACKLOG and not self.closed:
+                        self._drained.clear()
+                        if self.backlog() > MAX_BACKLOG:
+                            self._drained.wait(1.0)
+                    continue
                 t0 = time.perf_counter()
                 items = s.render()
             except Exception as e:  # a bug in training or drawing: stop this tab's training, keep the tab

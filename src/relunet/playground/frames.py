@@ -13,6 +13,7 @@ endian), then 4 float64 for the box [x0, x1, y0, y1], then the kind's payload:
                to 4 bytes); polygon vertices f32[V*2] region after region; segments f32[S*4] (x0 y0 x1 y1);
                segment classes u8[S*2]  (the exact overlay of relunet.pwl; width = height = 0)
 
+A MAP or CURVE frame of run B in a comparison (compare.py) has TWIN (0x80) added to its kind.
 Metrics, weights, traces and errors go as JSON text messages.
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 MAGIC = b"RN"
 VERSION = 1
 MAP, UNIT, CURVE, THUMBS, MODEL, REGIONS = 1, 2, 3, 4, 5, 6
+TWIN = 0x80
 _HEAD = struct.Struct("<2sBBHH4d")
 
 
@@ -38,11 +40,11 @@ def decode_header(data):
     return kind, w, h, box, _HEAD.size
 
 
-def map_frame(k, conf, n_classes, res, box):
+def map_frame(k, conf, n_classes, res, box, twin=False):
     """Decision map: k (res*res,) class indices, conf (res*res,) max probabilities in [1/K, 1]."""
     floor = 1.0 / n_classes
     c = np.clip((conf - floor) / (1.0 - floor), 0.0, 1.0)
-    return b"".join([header(MAP, res, res, box), struct.pack("<B7x", n_classes),
+    return b"".join([header(MAP | (TWIN if twin else 0), res, res, box), struct.pack("<B7x", n_classes),
                      k.astype(np.uint8).tobytes(), np.rint(c * 255).astype(np.uint8).tobytes()])
 
 
@@ -53,8 +55,8 @@ def unit_frame(h, res, box):
     return b"".join([header(UNIT, res, res, box), struct.pack("<d", scale), q.tobytes()])
 
 
-def curve_frame(xs, fs, breaks, box):
-    return b"".join([header(CURVE, len(xs), 1, box), struct.pack("<II", len(breaks), 0),
+def curve_frame(xs, fs, breaks, box, twin=False):
+    return b"".join([header(CURVE | (TWIN if twin else 0), len(xs), 1, box), struct.pack("<II", len(breaks), 0),
                      np.asarray(xs, np.float32).tobytes(), np.asarray(fs, np.float32).tobytes(),
                      np.asarray(breaks, np.float32).tobytes()])
 

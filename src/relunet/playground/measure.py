@@ -1,12 +1,15 @@
-"""Benchmark of the playground's stream: frames per second received while the server trains.
+"""Benchmarks of the playground: the stream a client receives, and the page in a real browser.
 
 ``measure_stream()`` starts the real server (uvicorn, in a thread of this process) on a free port of
 127.0.0.1, connects a real WebSocket client, sets up the experiment, presses play and counts, for
 `seconds`, the decision-map frames that arrive and the training samples the server reports.
 The issue's target: at least 20 frames/s of a 100 x 100 map while training at least 20,000 samples/s
-(2-64-64-3 network, 300 points). It is a benchmark, never a timed test.
+(2-64-64-3 network, 300 points). ``measure_browser()`` opens the page in headless Chromium and measures the
+page itself: animation frames per second and the time a click takes to come back drawn. Both are benchmarks,
+never timed tests.
 """
 
+import contextlib
 import json
 import socket
 import threading
@@ -24,25 +27,13 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
     samples_per_s counts the training tokens the server visited (epochs x points, from its last metrics
     message) per second of wall time while the page received frames.
     """
-    import uvicorn
     from websockets.sync.client import connect
 
     from .frames import MAP, REGIONS, decode_header
-    from .server import create_app, limit_blas_threads
 
     if len(sizes) < 2 or sizes[0] != 2:
         raise ValueError("the playground's classifier has 2 inputs: sizes must start with 2")
-    port = port or _free_port()
-    limiter = limit_blas_threads()   # as `relunet playground` runs (process-wide; restored at the end)
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    t_wait = time.perf_counter()
-    while not server.started:
-        if time.perf_counter() - t_wait > 20 or not thread.is_alive():
-            raise RuntimeError("the playground server did not start")
-        time.sleep(0.02)
-    try:
+    with running_server(port) as port:
         with connect(f"ws://127.0.0.1:{port}/ws", max_size=2**24) as ws:
             classes = sizes[-1]
             layers = [{"units": int(u), "activation": "relu"} for u in sizes[1:-1]]
@@ -78,11 +69,6 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
                         raise RuntimeError(f"the playground reported an error: {m['message']}")
             elapsed = time.perf_counter() - t0
             ws.send(json.dumps({"type": "pause"}))
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        if limiter is not None:
-            limiter.restore_original_limits()
     updates = last["updates"] if last else 0
     samples = last["epoch_float"] * last["train"]["n"] if last else 0.0   # tokens visited: epochs x points
     return {"frames_per_s": frames / elapsed, "samples_per_s": samples / elapsed,
@@ -90,6 +76,94 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
             "resolution": resolution, "sizes": list(sizes), "points": points, "batch_size": batch_size,
             "optimizer": optimizer, "server_samples_per_s": last["samples_per_s"] if last else 0.0,
             "exact": bool(exact), "exact_per_s": exact_frames / elapsed, "regions": regions}
+
+
+def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1, optimizer="sgd", lr=0.01,
+                    exact=True, clicks=5, chromium="/usr/bin/chromium", browser=None):
+    """Open the real page in headless Chromium (Playwright) against the real server, train and measure the page.
+
+    Issue 12's target: with exact regions on a 2-64-64-3 net training at batch 1, at least 30 animation frames
+    per second and a click answered within 100 ms. Returns {"animation_fps": requestAnimationFrame callbacks
+    per second while training, "map_frames_per_s": maps the page received and drew, "click_ms": [each click's
+    time from pointer-up to the painted state with the new point], "click_ms_max", "regions", ...}.
+    A benchmark, never a timed test: the numbers depend on the machine (and headless Chromium paints in software).
+    `browser`: a Playwright (sync) Browser to use instead of launching `chromium`.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from .protocol import Layer
+    from .state import Config, encode_hash
+
+    config = Config(dataset="spiral", n=points, noise=0.2, classes=sizes[-1], test_fraction=0.0,
+                    layers=tuple(Layer(units=int(u)) for u in sizes[1:-1]), optimizer=optimizer, lr=lr,
+                    batch_size=batch_size, exact=bool(exact))
+    args = ["--no-sandbox", "--headless=new", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"]
+    with running_server() as port, contextlib.ExitStack() as stack:
+        if browser is None:
+            pw = stack.enter_context(sync_playwright())
+            browser = pw.chromium.launch(executable_path=chromium, args=args)
+            stack.callback(browser.close)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        stack.callback(page.close)
+        page.goto(f"http://127.0.0.1:{port}/#{encode_hash(config)}")
+        page.wait_for_function("window.relunetPlayground.state && window.relunetPlayground.view.frame")
+        page.click("#play")
+        if exact:
+            page.wait_for_function("window.relunetPlayground.view.regions", timeout=20000)
+        page.wait_for_timeout(500)
+        page.evaluate("""() => { const a = window.relunetPlayground; a.frameCount = 0; a.rafCount = 0; a.busy = {};
+            const tick = () => { a.rafCount++; if (!a.rafStop) requestAnimationFrame(tick); };
+            requestAnimationFrame(tick); }""")
+        t0 = time.perf_counter()
+        page.wait_for_timeout(seconds * 1000)
+        elapsed = time.perf_counter() - t0
+        raf, maps, busy = page.evaluate("""() => { const a = window.relunetPlayground; a.rafStop = true;
+            return [a.rafCount, a.frameCount, a.busy]; }""")
+        # clicks on the map while it trains: each adds a point; timed until the new state is painted
+        box = page.evaluate("(() => { const r = window.relunetPlayground.view.canvas.getBoundingClientRect(); "
+                            "return [r.left, r.top, r.width, r.height]; })()")
+        click_ms = []
+        for i in range(clicks):
+            n = page.evaluate("window.relunetPlayground.state.points.length")
+            page.mouse.click(box[0] + box[2] * (0.3 + 0.1 * i), box[1] + box[3] * 0.5)
+            page.wait_for_function(f"window.relunetPlayground.state.points.length === {n + 1} && "
+                                   "!window.relunetPlayground.awaitClick && window.relunetPlayground.clickMs > 0")
+            page.wait_for_timeout(50)
+            click_ms.append(round(page.evaluate("window.relunetPlayground.clickMs"), 1))
+            page.evaluate("window.relunetPlayground.clickMs = 0")
+        regions = page.evaluate("window.relunetPlayground.view.regions?.counts.length ?? null")
+        page.click("#play")
+    return {"animation_fps": raf / elapsed, "map_frames_per_s": maps / elapsed, "click_ms": click_ms,
+            "click_ms_max": max(click_ms) if click_ms else None, "seconds": elapsed, "sizes": list(sizes),
+            "points": points, "batch_size": batch_size, "optimizer": optimizer, "exact": bool(exact),
+            "regions": regions, "busy_ms_per_s": {k: round(v / elapsed, 1) for k, v in sorted(busy.items())}}
+
+
+@contextlib.contextmanager
+def running_server(port=None):
+    """The real playground server (uvicorn in a thread of this process) on 127.0.0.1; yields its port."""
+    import uvicorn
+
+    from .server import create_app, limit_blas_threads
+
+    port = port or _free_port()
+    limiter = limit_blas_threads()   # as `relunet playground` runs (process-wide; restored at the end)
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    t_wait = time.perf_counter()
+    while not server.started:
+        if time.perf_counter() - t_wait > 20 or not thread.is_alive():
+            raise RuntimeError("the playground server did not start")
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        if limiter is not None:
+            limiter.restore_original_limits()
 
 
 def _drain(ws, seconds):
@@ -107,5 +181,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-if __name__ == "__main__":  # python -m relunet.playground.measure
-    print(json.dumps(measure_stream(), indent=1))
+if __name__ == "__main__":  # python -m relunet.playground.measure [browser]
+    import sys
+
+    print(json.dumps(measure_browser() if sys.argv[1:] == ["browser"] else measure_stream(), indent=1))

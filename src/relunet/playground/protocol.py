@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from ..data import DATASETS
 from ..engine.activations import ACTIVATIONS
 from ..engine.optim import OPTIMIZERS, SCHEDULES
+from ..io import Limits
 
 MAX_POINTS = 10_000
 MAX_LAYERS = 8
@@ -20,6 +21,11 @@ MAX_CLASSES = 10
 MAX_MESSAGE_BYTES = 1_000_000
 #: Coordinates and targets beyond this are refused: far outside any sensible plot, and they would overflow float32.
 MAX_ABS = 1e6
+
+#: Model files the page uploads: io's checks, with the playground's own sizes (read before anything is allocated).
+MODEL_LIMITS = Limits(max_file_bytes=MAX_MESSAGE_BYTES, max_layers=MAX_LAYERS + 1,
+                      max_units=MAX_UNITS, max_parameters=(MAX_LAYERS + 1) * (MAX_UNITS + 1) * MAX_UNITS,
+                      max_meta_bytes=100_000)
 
 DatasetName = Literal[tuple(DATASETS)]
 ActivationName = Literal[tuple(ACTIVATIONS)]

@@ -9,6 +9,13 @@ page's own (the Origin's host:port must equal the Host header) is refused before
 code 1008, which uvicorn sends as HTTP 403 at the handshake).
 Clients that send no Origin at all are not browsers (browsers always send one on WebSocket
 connections); they are let through so scripts and tests can drive the playground.
+The Host header of every request must name the address served (127.0.0.1, localhost, [::1] or the --host
+given, with the port; see HostCheck): a page on another site whose name an attacker re-points at 127.0.0.1
+(DNS rebinding) sends its own name as the Host, and is refused.
+
+A page that stops reading its frames costs nothing: at most MAX_QUEUED frames wait for it, then the Driver
+sleeps on an event (no polling) until the sender has caught up; the frames it would have drawn meanwhile are
+dropped (counted in Connection.dropped), never queued.
 """
 
 import asyncio
@@ -21,7 +28,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from .driver import Driver, dumps, error
+from .driver import MAX_BACKLOG as MAX_QUEUED, Driver, dumps, error  # noqa: F401 (MAX_QUEUED: the slow-page limit)
 from .session import Session
 from ..threads import limit_blas_threads  # re-exported: measure.py uses it too
 
@@ -29,10 +36,17 @@ STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("relunet.playground")
 
 
-def create_app():
-    """The FastAPI application; ``app.state.sessions`` holds the live sessions (one per open tab)."""
+def create_app(hosts=None):
+    """The FastAPI application; ``app.state.sessions`` holds the live sessions (one per open tab).
+
+    hosts: (host, port) the server listens on; every request's Host header must then name it (HostCheck).
+    None (an app driven in-process, e.g. by FastAPI's TestClient) checks no Host header; serve() always
+    passes its address.
+    """
     app = FastAPI(title="relunet playground", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sessions = set()
+    if hosts is not None:
+        app.add_middleware(HostCheck, host=hosts[0], port=hosts[1])
 
     @app.get("/")
     def index():
@@ -79,6 +93,66 @@ def _netloc(value, default_port):
     return value if value.rsplit("]", 1)[-1].count(":") else f"{value}:{default_port}"
 
 
+class HostCheck:
+    """ASGI middleware: refuse any request whose Host header does not name the served address.
+
+    Allowed: 127.0.0.1, localhost and [::1] with the served port, and the --host given with that port; when
+    listening on every address (0.0.0.0 or ::) also any IP address with the port (DNS rebinding needs a
+    name, never an IP literal). HTTP gets 400; a WebSocket is closed before it is accepted (HTTP 403).
+    """
+
+    def __init__(self, app, host, port):
+        self.app, self.port = app, int(port)
+        self.any_ip = host in ("0.0.0.0", "::", "")
+        self.names = {"127.0.0.1", "localhost", "::1", host.lower().strip("[]")}
+
+    def allowed(self, header):
+        name, port = split_host(header)
+        if name is None or port != self.port:
+            return False
+        return name in self.names or (self.any_ip and _is_ip(name))
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), "")
+            if not self.allowed(header):
+                if scope["type"] == "http":
+                    body = b"relunet playground: this Host header is not the address served\n"
+                    await send({"type": "http.response.start", "status": 400,
+                                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+                    await send({"type": "http.response.body", "body": body})
+                else:
+                    await send({"type": "websocket.close", "code": 1008})
+                return
+        await self.app(scope, receive, send)
+
+
+def split_host(header):
+    """'Name:8000' -> ('name', 8000); '[::1]:8000' -> ('::1', 8000); no port means 80. (None, None) if malformed."""
+    header = (header or "").strip().lower()
+    if header.startswith("["):
+        name, sep, rest = header[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return None, None
+        port = rest[1:] if rest else "80"
+    else:
+        name, _, port = header.partition(":") if header.count(":") == 1 else (header, "", "80")
+        port = port or "80"
+    if not name or not port.isdigit():
+        return None, None
+    return name, int(port)
+
+
+def _is_ip(name):
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
+
+
 class Connection:
     """One tab's WebSocket: a receiver and a sender task around a Driver (driver.py), which trains and renders
     in its own thread. Replies and frames reach the sender through one asyncio queue, in the order made."""
@@ -106,6 +180,11 @@ class Connection:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
 
+    @property
+    def dropped(self):
+        """Frames not drawn because the page had not taken the earlier ones (see driver.Driver)."""
+        return self.driver.dropped
+
     def post(self, item):
         self.out.put_nowait(item)
 
@@ -127,6 +206,7 @@ class Connection:
                 await self.ws.send_bytes(bytes(item))
             else:
                 await self.ws.send_text(dumps(item))
+            self.driver.drained()
 
 
 def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning"):
@@ -134,7 +214,7 @@ def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning"):
     import uvicorn
 
     limit_blas_threads()
-    app = create_app()
+    app = create_app(hosts=(host, port))
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws_max_size=16 * 2**20)
     server = uvicorn.Server(config)
     if open_browser:

@@ -34,7 +34,7 @@ MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
 
 #: Modules that extend the session (importing one calls `register`); imported when the first Session is made.
-EXTENSIONS = ()
+EXTENSIONS = ("relunet.playground.lecture", "relunet.playground.compare")
 #: message type -> handler(session, message) -> list of replies, or None for [session.state()]
 HANDLERS = {}
 #: functions(session) -> list of extra items (dicts, frames) sent with every full frame (see render)
@@ -70,6 +70,8 @@ class Session:
         self.status = None          # {"level": "info"|"error", "message": ...}: why training stopped
         self.focus = None           # (layer, unit) hovered in the page: its map replaces the decision map
         self.hidden = None          # (layer, i, j) for the hidden-space view
+        self.traced = None          # the token (protocol.Point) whose trace follows the weights
+        self.twin = None            # run B of a comparison (compare.Twin), trained in lockstep
         self.run = 0                # bumped whenever the weights restart: the page clears its curves
         self.frame_no = 0
         self.dirty = True           # something changed since the last frame
@@ -120,8 +122,11 @@ class Session:
 
     def _data_changed(self):
         self.trainer = None
-        if self._n_outputs() > self.model.n_outputs:
-            self._build_model()     # a new class: the output layer must grow
+        if self.twin is not None:
+            self.twin.restart(self)
+        self._forget_trace()        # the traced token may be gone
+        if self._n_outputs() != self.model.n_outputs:
+            self._build_model()     # a new class (or the last point of one gone): one output per class
         self.dirty = True
 
     def _auto_box(self):
@@ -155,6 +160,8 @@ class Session:
 
     def _restart(self):
         self.trainer = None
+        if self.twin is not None:
+            self.twin.restart(self)
         self.epoch = self.updates = 0
         self.run += 1
         self._rate = []
@@ -190,24 +197,27 @@ class Session:
     # ============================================================================ training
     def train_for(self, seconds):
         """Train for about `seconds` (while playing); returns the status dict if training stopped."""
-        with self.lock:
-            if not self.playing:
-                return None
-            t_end = time.perf_counter() + seconds
-            chunk = getattr(self, "_chunk", 1)
-            while self.playing:
-                t0 = time.perf_counter()
-                if t0 >= t_end:
+        # The lock is taken per chunk of about 4 ms, so a message from the page waits at most that long.
+        t_end = time.perf_counter() + seconds
+        chunk = getattr(self, "_chunk", 1)
+        while self.playing:
+            t0 = time.perf_counter()
+            if t0 >= t_end:
+                break
+            with self.lock:
+                if not self.playing:
                     break
                 before = self.updates
                 self._advance(chunk)
+                if self.twin is not None:
+                    self.twin.catch_up(self)
                 dt = time.perf_counter() - t0
                 if self.updates > before:
                     # aim for about 4 ms per call: long enough to amortise Python, short enough to stop on time
                     per = dt / (self.updates - before)
                     chunk = int(min(max(1, 0.004 / max(per, 1e-7)), 100_000))
-            self._chunk = chunk
-            return self.status
+        self._chunk = chunk
+        return self.status
 
     def _advance(self, n):
         """n updates (fewer at a max-epochs boundary), checking the stop conditions."""
@@ -275,15 +285,34 @@ class Session:
         return new
 
     def _on_hello(self, m):
-        if m.hash:
-            config = decode_hash(m.hash)
-        else:
-            config = default_config()
-        self.config = config
+        self.set_experiment(decode_hash(m.hash) if m.hash else default_config())
+
+    def set_experiment(self, config):
+        """Start the experiment `config` afresh: its data, a new model from its seed, the view fitted."""
+        self.config = check(config)
         self.playing = False
+        self._forget_trace()
         self._load_data()
         self.box = self._auto_box()
         self._build_model()
+
+    def snapshot(self):
+        """What restore() needs to bring the page back: settings, data, weights, counters, view."""
+        with self.lock:
+            return {"config": self.config, "X": self.X.copy(), "y": self.y.copy(), "model": self.model.copy(),
+                    "epoch": self.epoch, "updates": self.updates, "box": list(self.box)}
+
+    def restore(self, snap):
+        with self.lock:
+            self.config = snap["config"]
+            self.playing = False
+            self._forget_trace()
+            self._load_data()
+            self.X, self.y = snap["X"].copy(), snap["y"].copy()
+            self.model = snap["model"].copy()
+            self._restart()
+            self.epoch, self.updates = snap["epoch"], snap["updates"]
+            self.box = list(snap["box"])
 
     def _on_set_task(self, m):
         if m.task == self.config.task:
@@ -292,6 +321,7 @@ class Session:
                 "discretize": self.config.discretize, "hinges": self.config.hinges}
         self.config = default_config(m.task).with_(**keep)
         self.playing = False
+        self._forget_trace()
         self._load_data()
         self.box = self._auto_box()
         self._build_model()
@@ -524,7 +554,9 @@ class Session:
         return self.model.linears[layer - 1]
 
     def _on_trace(self, m):
-        return [self.trace(m.point)]
+        out = self.trace(m.point)
+        self.traced = m.point
+        return [out]
 
     def _on_save_model(self, m):
         return [frames.model_frame(self.model_bytes())]
@@ -534,7 +566,7 @@ class Session:
             data = base64.b64decode(m.data, validate=True)
         except ValueError:
             raise RelunetError("model file: not valid base64") from None
-        model = from_bytes(data, "uploaded file")
+        model = from_bytes(data, "uploaded file", P.MODEL_LIMITS)
         self.load_model(model)
 
     def _on_export_weights(self, m):
@@ -550,10 +582,14 @@ class Session:
         Computing the exact partition of a 2-64-64-3 net takes tens of milliseconds, so while training it is
         refreshed EXACT_SECONDS apart, or 1.5 times its own cost apart for larger nets (so it never takes more
         than 40% of the time); the summary carries the live region count."""
-        now = time.perf_counter()
-        if not force and now < getattr(self, "_exact_due", 0.0):
-            return []
-        msg, frame = exact_overlay(self.model, self.box)
+        with self.lock:
+            now = time.perf_counter()
+            if not force and now < getattr(self, "_exact_due", 0.0):
+                return []
+            self._exact_due = now + EXACT_SECONDS
+            model, box = self.model.copy(), list(self.box)
+        # computed on a copy, without the lock: the page's messages and training go on meanwhile
+        msg, frame = exact_overlay(model, box)
         cost = time.perf_counter() - now
         self._exact_due = now + max(EXACT_SECONDS, 1.5 * cost)
         return [msg] + ([frame] if frame is not None else [])
@@ -615,6 +651,18 @@ class Session:
             out["layers"] = [{k: _jsonable(v) for k, v in r.items()} for r in out["layers"]]
             return out
 
+    def _forget_trace(self):
+        if self.traced is not None:
+            self.traced, self._trace_cleared = None, True
+
+    def _retrace(self):
+        """The traced token's trace at the current weights, or a message clearing it (its class is gone)."""
+        try:
+            return self.trace(self.traced)
+        except RelunetError:
+            self.traced = None
+            return {"type": "trace", "cleared": True}
+
     # ============================================================================ frames
     def state(self):
         """Everything the page needs to redraw its controls and points."""
@@ -643,23 +691,37 @@ class Session:
             self.frame_no += 1
             slow = self.frame_no % SLOW_EVERY == 1
             out = [self.map_frame(), self.metrics()]
-            if self.config.exact and self.config.task == "classification":
-                out += self.exact_items(force=not self.playing)
+            if self.twin is not None:
+                out += self.twin.render(self, slow)
+            exact = self.config.exact and self.config.task == "classification"
             if slow or not self.playing:
                 out.append(self.thumbs_frame())
                 out.append(self.weights_message())
                 if self.hidden is not None:
                     out.append(self.hidden_message())
+                if self.traced is not None:
+                    out.append(self._retrace())
+                elif getattr(self, "_trace_cleared", False):
+                    out.append({"type": "trace", "cleared": True})
+                self._trace_cleared = False
                 for hook in RENDER_HOOKS:
                     out += hook(self)
-            return out
+        if exact:
+            out[2:2] = self.exact_items(force=not self.playing)
+        return out
 
     def view_model(self):
         """A float32 copy of the model for drawing: maps need 3 digits, and float32 halves their cost."""
         v = getattr(self, "_view", None)
         if v is None or v[0] is not self.model:
-            v = self._view = (self.model, self.model.astype("float32"))
-        v[1].set_weights(self.model.get_weights())
+            base = self.model.copy()    # made from the drawing weights: a plain float32 cast of huge ones overflows
+            for lin, (W, b) in zip(base.linears, drawing_weights(self.model)):
+                lin.W[...] = W
+                lin.b[...] = b
+            v = self._view = (self.model, base.astype("float32"))
+        for view, (W, b) in zip(v[1].linears, drawing_weights(self.model)):
+            view.W[...] = W
+            view.b[...] = b
         return v[1]
 
     def map_frame(self):
@@ -670,15 +732,25 @@ class Session:
                 xs, fs = views.curve(m, x0, x1, 400)
                 return frames.curve_frame(xs, fs, views.breakpoints(m, x0, x1), self.box)
             m = self.view_model()
-            res = c.resolution
-            key = (tuple(self.box), res)
-            if self._grid_key != key:
-                self._grid_key, self._grid = key, views.grid(self.box, res).astype(np.float32)
+            res, grid = c.resolution, self.map_grid()
             if self.focus is not None and self.focus[0] <= len(m.sizes) - 2 and self.focus[1] < m.sizes[self.focus[0]]:
-                layers, _ = views.hidden_excitations(m, self._grid)
+                layers, _ = views.hidden_excitations(m, grid)
                 return frames.unit_frame(layers[self.focus[0] - 1][1][:, self.focus[1]], res, self.box)
-            k, conf = views.decision_map(m, self._grid)
+            k, conf = views.decision_map(m, grid, self.present_classes())
             return frames.map_frame(k, conf, m.n_outputs, res, self.box)
+
+    def map_grid(self):
+        """The (res * res, 2) float32 grid of the map over the view box (kept while box and resolution stay)."""
+        key = (tuple(self.box), self.config.resolution)
+        if self._grid_key != key:
+            self._grid_key, self._grid = key, views.grid(self.box, key[1]).astype(np.float32)
+        return self._grid
+
+    def present_classes(self):
+        """The classes that have points: the map paints no class without data (None: no points at all)."""
+        if self.config.task != "classification" or len(self.y) == 0:
+            return None
+        return np.unique(self.y)
 
     def thumbs_frame(self):
         with self.lock:
@@ -730,10 +802,10 @@ class Session:
                    "train": self._evaluate(Xtr, ytr), "test": self._evaluate(Xte, yte)}
             return out
 
-    def _evaluate(self, X, y):
+    def _evaluate(self, X, y, model=None):
         if len(X) == 0:
             return None
-        m = self.model
+        m = model or self.model
         with np.errstate(all="ignore"):
             r = evaluate_encoded(m, X, m.encode_labels(y))
         return {k: (_finite(v) if isinstance(v, float) else v) for k, v in r.items()}
@@ -749,3 +821,36 @@ def _jsonable(v):
             v = v[:16, :16] if v.ndim == 2 else v[:256]
         return v.tolist()
     return v
+
+
+#: Weights beyond this magnitude are rescaled before the float32 drawing copy (float32 overflows at 3.4e38).
+DRAWING_SAFE = 1e6
+_HOMOGENEOUS = ("relu", "leaky_relu", "identity")
+
+
+def drawing_weights(model):
+    """[(W, b), ...] for the float32 drawing copy, finite and small enough that its forward pass cannot overflow.
+
+    After a divergence the weights may be huge (or, from a bad file, not finite): a plain float32 copy then
+    overflows and the map goes flat. A positive factor passes through ReLU, leaky ReLU and identity units, so for
+    those networks the layers are rescaled: W_l / s_l and b_l / (s_1 ... s_l) give z_l / (s_1 ... s_l) in every
+    layer, every logit is scaled by one positive number, and the decision map (the argmax) is exactly the
+    model's. Other activations are clipped.
+    """
+    layers = [(lin.W, lin.b) for lin in model.linears]
+    if all(np.isfinite(W).all() and np.isfinite(b).all() and np.abs(W).max(initial=0.0) <= DRAWING_SAFE
+           and np.abs(b).max(initial=0.0) <= DRAWING_SAFE for W, b in layers):
+        return layers
+    big = np.finfo(np.float64).max
+    layers = [(np.nan_to_num(W, nan=0.0, posinf=big, neginf=-big), np.nan_to_num(b, nan=0.0, posinf=big, neginf=-big))
+              for W, b in layers]
+    if not all(a in _HOMOGENEOUS for a in model.activation_names):
+        return [(np.clip(W, -DRAWING_SAFE, DRAWING_SAFE), np.clip(b, -DRAWING_SAFE, DRAWING_SAFE)) for W, b in layers]
+    out, scale = [], 1.0          # scale: s_1 ... s_(l-1), the factor z_(l-1) was divided by
+    with np.errstate(over="ignore", under="ignore"):
+        for W, b in layers:
+            bs = b / scale
+            s = max(np.abs(W).max(initial=0.0), np.abs(bs).max(initial=0.0)) or 1.0
+            out.append((W / s, bs / s))
+            scale *= s
+    return out

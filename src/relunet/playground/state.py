@@ -26,18 +26,19 @@ CUSTOM = "custom"
 class Config(_Strict):
     """Every setting of one experiment. `dataset` is a registry name or "custom" (points in `points`)."""
 
+    # The defaults are the lecture's first step: its example, the linear classifier, per-sample SGD.
     task: Task = "classification"
-    dataset: str = "spiral"
-    n: Annotated[int, Field(ge=1, le=MAX_POINTS)] = 300
-    noise: Annotated[float, Field(ge=0, le=10)] = 0.2
+    dataset: str = "lecture"
+    n: Annotated[int, Field(ge=1, le=MAX_POINTS)] = 90
+    noise: Annotated[float, Field(ge=0, le=10)] = 0.12
     classes: Annotated[int, Field(ge=2, le=MAX_CLASSES)] = 3
     data_seed: Annotated[int, Field(ge=0, lt=2**31)] = 0
-    test_fraction: Annotated[float, Field(ge=0, le=0.9)] = 0.2
-    layers: Annotated[tuple[Layer, ...], Field(max_length=8)] = (Layer(units=16), Layer(units=16))
-    optimizer: OptimizerName = "momentum"
-    lr: Annotated[float, Field(gt=0, le=10)] = 0.03
+    test_fraction: Annotated[float, Field(ge=0, le=0.9)] = 0.0
+    layers: Annotated[tuple[Layer, ...], Field(max_length=8)] = ()
+    optimizer: OptimizerName = "sgd"
+    lr: Annotated[float, Field(gt=0, le=10)] = 0.1
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9
-    batch_size: Annotated[int, Field(ge=1, le=MAX_POINTS)] = 10
+    batch_size: Annotated[int, Field(ge=1, le=MAX_POINTS)] = 1
     weight_decay: Annotated[float, Field(ge=0, le=10)] = 0.0
     schedule: ScheduleName = "constant"
     target_loss: Optional[Annotated[float, Field(ge=0, le=1e3)]] = None
@@ -47,7 +48,7 @@ class Config(_Strict):
     discretize: bool = False
     hinges: bool = True
     exact: bool = False     # overlay the exact linear regions and decision boundary (relunet.pwl)
-    points: Optional[tuple[Point, ...]] = None   # only for dataset "custom"
+    points: Optional[Annotated[tuple[Point, ...], Field(max_length=MAX_POINTS)]] = None   # only for dataset "custom"
 
     def with_(self, **changes):
         """A validated copy with `changes` applied."""
@@ -95,11 +96,14 @@ def decode_hash(text):
         if field is None:
             raise ProtocolError(f"link: unknown setting {key!r}")
         raw[field] = value
+    n = len([p for p in raw.get("points", "").split(";") if p])
+    if n > MAX_POINTS:
+        raise ProtocolError(f"link: {n:,} points; too many points (at most {MAX_POINTS:,})")
     data = {}
     try:
         for field, value in raw.items():
             data[field] = _parse(field, value, raw.get("task", "classification"))
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, KeyError):
         raise ProtocolError(f"link: {_FIELDS[field]}={value!r} is not valid") from None
     try:
         config = Config.model_validate(data, strict=False)
@@ -123,10 +127,11 @@ def check(config):
 
 
 def default_config(task="classification"):
+    """What the page opens on: the lecture's example and linear classifier with its exact cells drawn."""
     if task == "regression":
         return Config(task="regression", dataset="sine", n=100, noise=0.0, classes=2, test_fraction=0.0,
-                      layers=(Layer(units=16),), optimizer="adam", lr=0.01, batch_size=10)
-    return Config()
+                      layers=(Layer(units=16),), optimizer="sgd", lr=0.05, batch_size=1)
+    return Config(exact=True)
 
 
 def _parse(field, value, task):

@@ -23,9 +23,16 @@ def grid(box, res):
     return np.column_stack([gx.ravel(), gy.ravel()])
 
 
-def decision_map(model, X):
-    """Class index and confidence at each row of X.  X: (N, 2) -> (N,) ints, (N,) floats in [1/K, 1]."""
-    f = softmax(model.decision_function(X))
+def decision_map(model, X, present=None):
+    """Class index and confidence at each row of X.  X: (N, 2) -> (N,) ints, (N,) floats in [1/K, 1].
+
+    present: the classes that have data (None: all); the others are left out of the argmax and the softmax,
+    so a class no point belongs to is never painted."""
+    z = model.decision_function(X)
+    if present is not None and 0 < len(present) < z.shape[1]:
+        absent = np.setdiff1d(np.arange(z.shape[1]), present)
+        z[:, absent] = -np.inf
+    f = softmax(z)
     k = f.argmax(axis=1)
     return k, f[np.arange(len(k)), k]
 

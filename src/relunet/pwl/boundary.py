@@ -104,8 +104,9 @@ def decision_boundary(model, box=None, partition=None, min_area=MIN_AREA):
             Vi, ni, lab = geometry.clip(Vi, ni, s, sg, lab, new_label=j)
             keep = ni >= 3
             Vi, ni, lab, rid = Vi[keep], ni[keep], lab[keep], rid[keep]
-        keep = geometry.areas(Vi) > min_abs
-        Vi, ni, lab, rid = Vi[keep], ni[keep], lab[keep], rid[keep]
+        if min_abs > 0:
+            keep = geometry.areas(Vi) > min_abs
+            Vi, ni, lab, rid = Vi[keep], ni[keep], lab[keep], rid[keep]
         valid = np.arange(Vi.shape[1]) < ni[:, None]
         # Boundary edges: tagged with a class j > i (the same edge of cell j carries tag i).
         r, k = np.nonzero(valid & (lab > i))

@@ -28,6 +28,10 @@ def pwl_layers(model):
     return hidden, (np.asarray(out.W, np.float64), np.asarray(out.b, np.float64))
 
 
+#: Coordinates of a box beyond this overflow the maths (widths, products with weights): refused.
+MAX_ABS = 1e100
+
+
 def resolve_box(model, box=None, dims=2):
     """The box [x0, x1, (y0, y1)] to work in: `box` if given, else the model's stored data box.
 
@@ -47,6 +51,9 @@ def resolve_box(model, box=None, dims=2):
         raise RelunetError(f"the {'interval' if dims == 1 else 'box'} needs {2 * dims} numbers, got {box!r}")
     if not all(math.isfinite(v) for v in box):
         raise RelunetError(f"the {'interval' if dims == 1 else 'box'} must be finite numbers, got {box!r}")
+    if max(abs(v) for v in box) > MAX_ABS:
+        raise RelunetError(f"the {'interval' if dims == 1 else 'box'} {box!r} is too large: coordinates beyond "
+                           f"{MAX_ABS:g} in magnitude overflow the network's arithmetic")
     if dims == 1 and not box[0] < box[1]:
         raise RelunetError(f"the interval needs a < b, got {box[0]:g} and {box[1]:g}")
     for d in range(dims):

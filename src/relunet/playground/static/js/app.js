@@ -13,6 +13,7 @@ import { Graph } from "./graph.js";
 import { Curves, Thumbs, confusion, drawHidden, metricsTable, renderTrace } from "./panels.js";
 import { PALETTE, fmt, compact } from "./colors.js";
 import { markup } from "./template.js";
+import { StepAnimation } from "./stepanim.js";
 import { PANELS } from "./registry.js";
 import "./extensions.js";
 
@@ -35,17 +36,24 @@ export function mount(root, transport, options = {}) {
   const graph = new Graph($("graph"), app);
   const curves = new Curves($("curve-loss"), $("curve-acc"));
   const thumbs = new Thumbs($("thumbs"), app);
-  app.view = view;
+  const anim = new StepAnimation(view, { box: $("step-anim"), play: $("anim-play"), scale: $("anim-scale"),
+    scaleV: $("anim-scale-v"), t: $("anim-t"), out: $("anim-out") });
+  app.view = view; app.anim = anim;
   function send(msg) {
     const text = JSON.stringify(msg);
     if (text.length > MAX_BYTES) { showError(`message of ${text.length.toLocaleString()} bytes is over the limit of 1,000,000 bytes`); return; }
     transport.send(msg);
   }
   app.send = send;
+  app.busy = {};   // milliseconds spent handling each kind of message (measure.py reports them)
   transport.onMessage(data => {
-    if (data instanceof ArrayBuffer) onFrame(decodeFrame(data));
-    else if (ArrayBuffer.isView(data)) onFrame(decodeFrame(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
-    else onJson(data);
+    const t0 = performance.now();
+    let kind;
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+      const f = decodeFrame(data instanceof ArrayBuffer ? data : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      kind = "frame" + f.kind; onFrame(f);
+    } else { kind = data.type; onJson(data); }
+    app.busy[kind] = (app.busy[kind] || 0) + performance.now() - t0;
   });
   let everClosed = false;
   transport.onStatus(s => {
@@ -54,8 +62,12 @@ export function mount(root, transport, options = {}) {
     $("conn").className = "conn " + (app.connected ? "ok" : "bad");
     $("reconnect").hidden = app.connected || !transport.reconnect;
     root.classList.toggle("offline", !app.connected);
-    if (!app.connected) { everClosed = true; setPlaying(false); }
-    else if (everClosed) send({ type: "hello", hash: app.state ? app.state.hash : startHash() });
+    for (const id of ["play", "step", "step-epoch", "reset", "new-seed"]) $(id).disabled = !app.connected;
+    if (!app.connected) {
+      everClosed = true; setPlaying(false);
+      showStatus({ level: "error", message: "Disconnected from the playground server: training has stopped and the numbers above are the last ones received. Restart `relunet playground` and press Reconnect." });
+    }
+    else if (everClosed) { send({ type: "hello", hash: app.state ? app.state.hash : startHash() }); send({ type: "lecture" }); }
   });
   $("reconnect").onclick = () => transport.reconnect();
 
@@ -65,14 +77,52 @@ export function mount(root, transport, options = {}) {
     switch (m.type) {
       case "state": applyState(m); break;
       case "metrics": applyMetrics(m); break;
+      case "metrics_b": applyCompare(m); break;
       case "weights": for (const p of PANELS) if (p.onWeights) p.onWeights(m, ctx); app.lastWeights = m; view.hinges = m.hinges; graph.update(m, app.state?.config.task); view.draw(); break;
       case "hidden": app.hiddenMsg = m; drawHidden($("hidden"), m, app.state?.points || [], app.state?.config.task); break;
-      case "trace": renderTrace($("trace"), m); break;
+      case "trace": applyTrace(m); break;
+      case "lecture": applyLecture(m); break;
       case "error": showError(m.message); break;
       case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
       case "pwl": applyExact(m); break;
     }
   }
+
+  // The trace of the clicked token follows the weights (the server re-sends it); it is cleared with the data.
+  function applyTrace(m) {
+    if (m.cleared) {
+      app.trace = null; view.traceMark = null; anim.setTrace(null); view.draw();
+      $("trace").innerHTML = "The data changed: click a point to trace it again."; $("trace").classList.add("muted");
+      return;
+    }
+    app.trace = m; renderTrace($("trace"), m); anim.setTrace(m);
+  }
+
+  // ------------------------------------------------------------------------------------------ the lecture path
+  function applyLecture(m) {
+    app.lecture = m;
+    const bar = $("lecture-steps");
+    if (bar.childElementCount !== m.steps.length) {
+      bar.innerHTML = "";
+      m.steps.forEach((st, i) => {
+        const b = doc.createElement("button");
+        b.className = "lecture-step"; b.dataset.step = i + 1; b.textContent = `${i + 1}. ${st.title}`;
+        b.onclick = () => send({ type: "lecture", step: i + 1 });
+        bar.appendChild(b);
+      });
+    }
+    [...bar.children].forEach((b, i) => b.classList.toggle("active", m.current === i + 1));
+    $("lecture-undo").disabled = !m.undo;
+    const st = m.current ? m.steps[m.current - 1] : null;
+    const text = $("lecture-text");
+    text.innerHTML = st ? st.text : "Follow the lecture step by step, or change anything below; <i>Undo</i> takes a step back.";
+    text.querySelectorAll("button[data-units]").forEach(b => {
+      b.onclick = () => send({ type: "set_network", layers: [{ units: +b.dataset.units, activation: "relu" }] });
+    });
+    if (st && m.current !== app.lectureShown) setMode(st.mode);
+    app.lectureShown = m.current;
+  }
+  $("lecture-undo").onclick = () => send({ type: "undo" });
 
   // The live count of exact linear regions (relunet.pwl), shown while the overlay is on.
   function applyExact(m) {
@@ -93,9 +143,10 @@ export function mount(root, transport, options = {}) {
   }
 
   function onFrame(f) {
+    if (f.twin) { viewB.setFrame(f); return; }
     if (f.kind === REGIONS) { view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
     if (f.kind === MODEL) { download(new Blob([f.data], { type: "application/octet-stream" }), "relunet-playground.npz"); return; }
-    if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); return; }
+    if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); if (app.hiddenAuto) pickLiveUnits(f); return; }
     app.frames++;
     const now = performance.now();
     if (now - app.framesT0 > 1000) { app.fps = app.frames * 1000 / (now - app.framesT0); app.frames = 0; app.framesT0 = now; }
@@ -110,8 +161,9 @@ export function mount(root, transport, options = {}) {
     const c = s.config;
     if (url) history.replaceState(null, "", "#" + s.hash);
     view.task = c.task; view.points = s.points; view.firstActivation = s.activations[0];
+    viewB.task = c.task; viewB.points = s.points; viewB.discretize = c.discretize; viewB.showHinges = c.hinges;
     view.discretize = c.discretize; view.showHinges = c.hinges;
-    if (!view.interacting) view.box = s.box.slice();
+    if (!view.interacting) { view.box = s.box.slice(); viewB.box = s.box.slice(); viewB.draw(); }
     // controls
     for (const t of ["classification", "regression"]) $("task-" + t).classList.toggle("active", c.task === t);
     const sel = $("dataset");
@@ -137,6 +189,12 @@ export function mount(root, transport, options = {}) {
     const reg = c.task === "regression";
     $("palette-box").hidden = reg; $("reg-hint").hidden = !reg;
     $("confusion-box").hidden = reg; $("hinges").parentElement.hidden = reg; $("resolution").parentElement.hidden = reg;
+    // one input: no map to discretise and no plane to cut into regions (the curve shows its breakpoints)
+    for (const id of ["discretize", "pwl"]) {
+      $(id).disabled = reg;
+      $(id).parentElement.title = reg ? "Only for 2-D classification: in regression the curve and its breakpoints are exact already" :
+        id === "pwl" ? "Exact piece-wise linear regions and decision boundary (relunet.pwl)" : "One flat colour per class";
+    }
     buildPalette(Math.max(s.classes, 2));
     buildLayers(c.layers);
     $("net-shape").textContent = s.sizes.join("–");
@@ -149,6 +207,8 @@ export function mount(root, transport, options = {}) {
     if (first || !old || old.run !== s.run) curves.clear();
     view.draw();
     for (const p of PANELS) if (p.onState) p.onState(s, ctx);
+    // how long a click on the map took to come back painted (measure.py reports it)
+    if (app.awaitClick) { app.awaitClick = false; requestAnimationFrame(() => { app.clickMs = performance.now() - app.clickT0; }); }
   }
 
   function applyMetrics(m) {
@@ -164,15 +224,21 @@ export function mount(root, transport, options = {}) {
     curves.add(m); curves.draw(task);
     setPlaying(m.playing);
     showStatus(m.status);
+    if (m.playing && view.anim) anim.end();    // training moves the weights on: back to the live map
   }
 
   // ============================================================================================ controls
   // A slider being dragged keeps its place (replies to its earlier positions are still arriving).
+  // A control the user is working in keeps what they typed or dragged until they commit it (change event):
+  // replies to earlier edits, or the state sent when training stops, must not overwrite it.
   function setVal(id, v) {
     const e = $(id);
-    if (e.type === "range" && doc.activeElement === e) return;
+    if ((e.type === "range" && doc.activeElement === e) || e.dataset.typing) return;
     if (String(e.value) !== String(v)) e.value = v;
   }
+  root.addEventListener("input", e => { if (e.target.matches("input[type=number], input[type=text]")) e.target.dataset.typing = "1"; });
+  root.addEventListener("change", e => { delete e.target.dataset.typing; }, true);
+  root.addEventListener("focusout", e => { if (e.target.dataset) delete e.target.dataset.typing; });
 
   function setPlaying(p) {
     app.playing = p;
@@ -200,7 +266,7 @@ export function mount(root, transport, options = {}) {
       p.innerHTML = "";
       for (let i = 0; i < n; i++) {
         const b = doc.createElement("button");
-        b.className = "swatch"; b.style.background = PALETTE[i]; b.textContent = (i + 1) % 10; b.title = `class ${i} (key ${(i + 1) % 10})`;
+        b.className = "swatch"; b.style.background = PALETTE[i]; b.textContent = i; b.title = `class ${i} (key ${i})`;
         b.addEventListener("click", () => selectClass(i));
         p.appendChild(b);
       }
@@ -229,20 +295,45 @@ export function mount(root, transport, options = {}) {
     if (!layers.length) box.innerHTML = `<div class="muted">No hidden layer: the linear classifier.</div>`;
     $("add-layer").disabled = layers.length >= 8;
   }
+  // Sizes outside 1..256 are corrected in the box, and the page says so (the server would refuse them).
   function readLayers() {
-    return [...$("layers").querySelectorAll(".layer-row")].map(r => ({
-      units: Math.round(+r.querySelector("input").value), activation: r.querySelector("select").value }));
+    return [...$("layers").querySelectorAll(".layer-row")].map((r, i) => {
+      const input = r.querySelector("input"), raw = input.value.trim(), v = Math.round(Number(raw));
+      let units = v;
+      if (!(Number.isFinite(v) && raw !== "" && v >= 1 && v <= 256)) {
+        units = Number.isFinite(v) && raw !== "" ? Math.min(256, Math.max(1, v)) : 8;
+        input.value = units;
+        showError(`Layer ${i + 1}: "${raw}" units is outside 1 to 256; set to ${units}.`);
+      }
+      return { units, activation: r.querySelector("select").value };
+    });
   }
   function sendLayers() { send({ type: "set_network", layers: readLayers() }); }
 
   function buildHiddenSelect(s) {
     const hidden = s.sizes.slice(1, -1), L = $("hs-layer"), key = hidden.join(",");
+    if (L.dataset.key !== key || app.hiddenRun !== s.run) app.hiddenAuto = hidden.length > 0;
+    app.hiddenRun = s.run;
     if (L.dataset.key !== key) {
       L.dataset.key = key;
       L.innerHTML = hidden.map((n, i) => `<option value="${i + 1}">${i + 1}</option>`).join("");
       fillUnits();
       if (hidden.length) sendHidden(); else { app.hiddenMsg = null; drawHidden($("hidden"), null, [], s.config.task); }
     }
+  }
+  // The hidden-space view opens on the two units of the layer that are alive over the most of the view
+  // (a dead ReLU, zero everywhere, would draw a single point); the thumbnails' values tell which.
+  function pickLiveUnits(f) {
+    const layer = +$("hs-layer").value, units = f.layers[layer - 1], n = app.state.sizes[layer];
+    if (!units || units.length !== Math.min(n, 32)) return;   // a frame of the network before: wait for the next
+    app.hiddenAuto = false;
+    if (units.length < 2) return;
+    const alive = units.map((v, j) => [v.reduce((n, a) => n + (a !== 0), 0), j]);
+    alive.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const [i, j] = [alive[0][1], alive[1][1]].sort((a, b) => a - b);
+    if (+$("hs-i").value === i && +$("hs-j").value === j) return;
+    $("hs-i").value = String(i); $("hs-j").value = String(j);
+    sendHidden();
   }
   function fillUnits() {
     const n = app.state.sizes[+$("hs-layer").value] || 0;
@@ -258,13 +349,15 @@ export function mount(root, transport, options = {}) {
   // main view callbacks
   let boxTimer = null;
   app.boxChanged = (box, now) => {
+    viewB.box = box.slice(); viewB.draw();
     clearTimeout(boxTimer);
     boxTimer = setTimeout(() => send({ type: "set_view", box }), now ? 0 : 60);
   };
   app.click = ({ x, y, px, py, button, shift, ctrl }) => {
     const reg = app.state.config.task === "regression";
     const r4 = v => Math.round(v * 1e4) / 1e4;   // clicks are not more precise than this; keeps links short
-    if (button === 2 || ctrl) { send({ type: "remove_point", x, y }); return; }
+    app.clickT0 = performance.now(); app.awaitClick = true;
+    if (button === 2 || ctrl || (button === 0 && app.mode === "remove")) { send({ type: "remove_point", x, y }); return; }
     if (button !== 0) return;
     if (app.mode === "trace") {
       const i = view.nearest(px, py);
@@ -342,11 +435,13 @@ export function mount(root, transport, options = {}) {
   $("split").oninput = e => { $("split-v").textContent = Math.round(e.target.value * 100) + "%"; send({ type: "set_split", test_fraction: +e.target.value }); };
   $("regenerate").onclick = () => send({ type: "regenerate" });
   $("clear").onclick = () => send({ type: "clear_points" });
-  $("mode-add").onclick = () => setMode("add");
-  $("mode-trace").onclick = () => setMode("trace");
+  // What a click (or a tap) on the map does: add a point, remove the nearest, or trace a token.
+  const MODES = ["add", "remove", "trace"];
+  for (const m of MODES) $("mode-" + m).onclick = () => setMode(m);
   function setMode(m) {
     app.mode = m;
-    if (m === "add") { view.traceMark = null; view.draw(); } $("mode-add").classList.toggle("active", m === "add"); $("mode-trace").classList.toggle("active", m === "trace"); }
+    for (const k of MODES) $("mode-" + k).classList.toggle("active", k === m);
+  }
   $("add-layer").onclick = () => {
     const layers = readLayers();
     layers.push({ units: layers.length ? layers[layers.length - 1].units : 8, activation: "relu" });
@@ -408,6 +503,93 @@ export function mount(root, transport, options = {}) {
     send({ type: "load_model", data: btoa(s) }); e.target.value = "";
   };
 
+  // ------------------------------------------------------------------------------------------ compare (run B)
+  const appB = {
+    boxChanged: (box, now) => { view.box = box.slice(); view.draw(); app.boxChanged(box, now); },
+    click: () => {},
+    hover: (x, y, px, py) => viewB.showTip(`(${fmt(x, 3)}, ${fmt(y, 3)})`, px, py),
+  };
+  const viewB = new MainView($("map-b"), $("tip-b"), appB);
+  app.viewB = viewB;
+  const describe = (sizes, o) => `${sizes.join("–")}, ${o.optimizer}, lr ${o.lr}, batch ${o.batch_size}`;
+  function applyCompare(m) {
+    const on = !m.off;
+    app.compare = on ? m : null;
+    $("map-b-wrap").hidden = !on; $("map-title-a").hidden = !on; $("cmp-on").checked = on;
+    $("cmp-controls").classList.toggle("muted", !on);
+    if (!on) { curves.dataB = null; curves.draw(app.state?.config.task); return; }
+    viewB.hinges = m.hinges || null; viewB.firstActivation = m.settings.layers.length ? m.settings.layers[0].activation : null;
+    $("map-title-b").textContent = "B: " + describe(m.sizes, m.settings) + (m.status ? " — " + m.status.message : "");
+    if (app.state) $("map-title-a").textContent = "A: " + describe(app.state.sizes, app.state.config);
+    setVal("cmp-net", m.settings.layers.map(l => l.units + (l.activation === "relu" ? "" : l.activation[0])).join(","));
+    setVal("cmp-optimizer", m.settings.optimizer); setVal("cmp-lr", m.settings.lr); setVal("cmp-batch_size", m.settings.batch_size);
+    curves.addB(m); curves.draw(app.state?.config.task);
+  }
+  const ACT_LETTER = { r: "relu", l: "leaky_relu", t: "tanh", s: "sigmoid", i: "identity" };
+  function sendCompare(extra = {}) {
+    const msg = { type: "compare", on: $("cmp-on").checked };
+    if (msg.on) {
+      const net = $("cmp-net").value.trim();
+      msg.layers = net === "" ? [] : net.split(/[ ,]+/).map(t => ({ units: Math.min(256, Math.max(1, parseInt(t, 10) || 1)), activation: ACT_LETTER[t.replace(/[0-9]/g, "")[0]] || "relu" }));
+      msg.optimizer = $("cmp-optimizer").value;
+      const lr = Number($("cmp-lr").value), bs = Math.round(Number($("cmp-batch_size").value));
+      if (lr > 0) msg.lr = lr;
+      if (bs >= 1) msg.batch_size = bs;
+      Object.assign(msg, extra);
+    }
+    send(msg);
+  }
+  $("cmp-on").onchange = () => {
+    if ($("cmp-on").checked && app.state && !app.compare) {   // B starts as a copy of A; change what differs
+      const c = app.state.config;
+      $("cmp-net").value = c.layers.map(l => l.units).join(","); $("cmp-optimizer").value = c.optimizer;
+      $("cmp-lr").value = c.lr; $("cmp-batch_size").value = c.batch_size;
+    }
+    sendCompare();
+  };
+  for (const id of ["cmp-net", "cmp-optimizer", "cmp-lr", "cmp-batch_size"]) $(id).addEventListener("change", () => { if ($("cmp-on").checked) sendCompare(); });
+  const preset = changes => { $("cmp-on").checked = true; $("cmp-on").onchange(); sendCompare(changes); };
+  $("cmp-preset-linear").onclick = () => preset({ layers: [] });
+  $("cmp-preset-batch").onclick = () => preset({ batch_size: 32 });
+  $("cmp-preset-lr").onclick = () => preset({ lr: Math.min(10, (app.state?.config.lr || 0.1) * 10) });
+
+  // ------------------------------------------------------------------------------------------ record a video
+  // The map(s) and the curves are copied into one canvas every animation frame; its stream goes to a
+  // MediaRecorder, and the WebM file is downloaded when the recording stops.
+  let recording = null;
+  $("record").onclick = () => (recording ? recording.stop() : startRecording());
+  function startRecording() {
+    if (typeof MediaRecorder === "undefined") { showError("This browser cannot record video (no MediaRecorder)."); return; }
+    const maps = [view.canvas].concat($("map-b-wrap").hidden ? [] : [viewB.canvas]);
+    const charts = [$("curve-loss"), $("curve-acc")];
+    const mapW = maps.reduce((w, c) => w + c.width, 0), mapH = Math.max(...maps.map(c => c.height));
+    const chartH = Math.round(mapW / 2 * charts[0].height / Math.max(1, charts[0].width));
+    const out = doc.createElement("canvas");
+    out.width = mapW + (mapW % 2); out.height = mapH + chartH + ((mapH + chartH) % 2);
+    const ctx = out.getContext("2d");
+    const paint = () => {
+      ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, out.width, out.height);
+      let x = 0;
+      for (const c of maps) { ctx.drawImage(c, x, 0); x += c.width; }
+      charts.forEach((c, i) => { if (c.width) ctx.drawImage(c, i * mapW / 2, mapH, mapW / 2, chartH); });
+    };
+    paint();
+    const type = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find(t => MediaRecorder.isTypeSupported(t));
+    const rec = new MediaRecorder(out.captureStream(30), type ? { mimeType: type } : {});
+    const chunks = [];
+    let raf = 0;
+    const loop = () => { paint(); raf = requestAnimationFrame(loop); };
+    rec.ondataavailable = e => { if (e.data.size) chunks.push(e.data); };
+    rec.onstop = () => {
+      cancelAnimationFrame(raf); recording = null;
+      $("record").innerHTML = "&#9679; Record"; $("record").classList.remove("recording");
+      download(new Blob(chunks, { type: "video/webm" }), "relunet-run.webm");
+    };
+    rec.start(250);
+    recording = rec; loop();
+    $("record").innerHTML = "&#9632; Stop recording"; $("record").classList.add("recording");
+  }
+
   function download(blob, name) {
     const a = doc.createElement("a");
     a.href = URL.createObjectURL(blob); a.download = name;
@@ -419,7 +601,7 @@ export function mount(root, transport, options = {}) {
   if (keys) doc.addEventListener("keydown", e => {
     const tag = (e.target.tagName || "").toLowerCase();
     if (["input", "select", "textarea"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
-    if (/^[0-9]$/.test(e.key)) { selectClass((+e.key + 9) % 10); e.preventDefault(); }
+    if (/^[0-9]$/.test(e.key)) { selectClass(+e.key); e.preventDefault(); }
     else if (e.key === " " && tag !== "button") { $("play").click(); e.preventDefault(); }   // a focused button takes its own space
   });
   function startHash() { return url ? location.hash.slice(1) : (options.hash || ""); }
@@ -441,5 +623,6 @@ export function mount(root, transport, options = {}) {
   app.ctx = ctx;
 
   send({ type: "hello", hash: startHash() });
+  send({ type: "lecture" });
   return app;
 }

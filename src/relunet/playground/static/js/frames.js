@@ -1,14 +1,14 @@
 // Binary frames from the server (see frames.py): maps, curves, thumbnails, models, exact regions.
-export const MAP = 1, UNIT = 2, CURVE = 3, THUMBS = 4, MODEL = 5, REGIONS = 6;
+export const MAP = 1, UNIT = 2, CURVE = 3, THUMBS = 4, MODEL = 5, REGIONS = 6, TWIN = 0x80;
 
 // Header: "RN" u8 version, u8 kind, u16 width, u16 height, 4 x f64 box  (see frames.py)
 export function decodeFrame(buf) {
   const dv = new DataView(buf);
   if (dv.getUint8(0) !== 82 || dv.getUint8(1) !== 78) throw new Error("not a relunet frame");
-  const kind = dv.getUint8(3), w = dv.getUint16(4, true), h = dv.getUint16(6, true);
+  const kind = dv.getUint8(3) & ~TWIN, twin = (dv.getUint8(3) & TWIN) !== 0, w = dv.getUint16(4, true), h = dv.getUint16(6, true);
   const box = [0, 1, 2, 3].map(i => dv.getFloat64(8 + 8 * i, true));
   let off = 40;
-  const f = { kind, w, h, box };
+  const f = { kind, twin, w, h, box };
   if (kind === MAP) {
     f.classes = dv.getUint8(off); off += 8;
     f.cls = new Uint8Array(buf, off, w * h); f.conf = new Uint8Array(buf, off + w * h, w * h);

@@ -23,16 +23,20 @@ export function metricsTable(el, m, task) {
     rows.map(([label, k]) => `<tr><td>${label}</td><td data-k="train-${k}">${cell(m.train, k)}</td><td data-k="test-${k}">${cell(m.test, k)}</td></tr>`).join("");
 }
 
+// Loss and accuracy (or R²) curves over epochs; with a comparison, run B's curves (purple) over run A's.
 export class Curves {
   constructor(lossCanvas, accCanvas) { this.lossC = lossCanvas; this.accC = accCanvas; this.clear(); }
-  clear() { this.run = null; this.data = []; }
-  add(m) {
-    if (m.run !== this.run) { this.data = []; this.run = m.run; }
-    const last = this.data[this.data.length - 1];
-    if (last && last.e === m.epoch_float && last.u === m.updates) return;
+  clear() { this.run = null; this.data = []; this.dataB = null; }
+  add(m) { this.data = this._add(this.data, m); }
+  addB(m) { this.dataB = this._add(this.dataB || [], m); }
+  _add(data, m) {
+    if (m.run !== this.run) { this.data = []; this.dataB = this.dataB && []; this.run = m.run; data = []; }
+    const last = data[data.length - 1];
+    if (last && last.e === m.epoch_float && last.u === m.updates) return data;
     const acc = s => s ? (s.accuracy ?? s.r2 ?? null) : null;
-    this.data.push({ e: m.epoch_float, u: m.updates, tl: m.train?.loss, vl: m.test?.loss, ta: acc(m.train), va: acc(m.test) });
-    if (this.data.length > 1500) this.data = this.data.filter((_, i) => i % 2 === 0 || i === this.data.length - 1);
+    data.push({ e: m.epoch_float, u: m.updates, tl: m.train?.loss, vl: m.test?.loss, ta: acc(m.train), va: acc(m.test) });
+    if (data.length > 1500) data = data.filter((_, i) => i % 2 === 0 || i === data.length - 1);
+    return data;
   }
   draw(task) {
     this._chart(this.lossC, "loss", "tl", "vl", true);
@@ -42,17 +46,20 @@ export class Curves {
     const [ctx, W, H] = setupCanvas(c), L = 40, R = 8, T = 16, B = 18;
     ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#374151"; ctx.textBaseline = "top";
     ctx.fillText(title, L, 1);
-    const d = this.data;
-    const leg = [["train", "#2563eb", []], ["test", "#ea580c", [4, 3]]];
-    leg.forEach(([n, col, dash], i) => {
-      const x = W - 110 + i * 55; ctx.strokeStyle = col; ctx.setLineDash(dash); ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.moveTo(x, 7); ctx.lineTo(x + 16, 7); ctx.stroke(); ctx.setLineDash([]);
-      ctx.fillText(n, x + 20, 1);
+    const two = !!(this.dataB && this.dataB.length);
+    const series = [[this.data, a, "#2563eb", [], two ? "A train" : "train"], [this.data, b, "#ea580c", [4, 3], two ? "A test" : "test"]];
+    if (two) series.push([this.dataB, a, "#7c3aed", [], "B train"], [this.dataB, b, "#7c3aed", [2, 2], "B test"]);
+    const shown = series.filter(([d, k]) => d.some(p => p[k] !== null && p[k] !== undefined));
+    shown.forEach(([, , col, dash, n], i) => {
+      const x = W - 56 * (shown.length - i); ctx.strokeStyle = col; ctx.setLineDash(dash); ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.moveTo(x, 7); ctx.lineTo(x + 12, 7); ctx.stroke(); ctx.setLineDash([]);
+      ctx.fillText(n, x + 15, 1);
     });
-    const vals = d.flatMap(p => [p[a], p[b]]).filter(v => v !== null && v !== undefined && Number.isFinite(v) && (!log || v > 0));
+    const all = two ? this.data.concat(this.dataB) : this.data;
+    const vals = all.flatMap(p => [p[a], p[b]]).filter(v => v !== null && v !== undefined && Number.isFinite(v) && (!log || v > 0));
     ctx.strokeStyle = "#d1d5db"; ctx.strokeRect(L + .5, T + .5, W - L - R, H - T - B);
-    if (d.length < 2 || !vals.length) return;
-    const e0 = d[0].e, e1 = Math.max(d[d.length - 1].e, e0 + 1e-9);
+    if (all.length < 2 || !vals.length) return;
+    const e0 = Math.min(...all.map(p => p.e)), e1 = Math.max(Math.max(...all.map(p => p.e)), e0 + 1e-9);
     let lo = Math.min(...vals), hi = Math.max(...vals);
     if (!log) { lo = Math.max(-1, Math.min(0, lo)); hi = 1; }   // accuracy in [0, 1]; R^2 shown from -1
     const tf = v => log ? Math.log10(v) : v;
@@ -63,7 +70,9 @@ export class Curves {
     for (const v of yt) ctx.fillText(tick(v), L - 4, Y(v));
     ctx.textAlign = "center"; ctx.textBaseline = "top";
     for (const v of niceTicks(e0, e1, 4)) ctx.fillText(String(+v.toFixed(2)), X(v), H - B + 3);
-    for (const [k, col, dash] of [[a, "#2563eb", []], [b, "#ea580c", [4, 3]]]) {
+    ctx.textAlign = "right"; ctx.fillText("epoch", W - R, H - B + 3);
+    ctx.textAlign = "left";
+    for (const [d, k, col, dash] of series) {
       ctx.strokeStyle = col; ctx.setLineDash(dash); ctx.lineWidth = 1.6; ctx.beginPath();
       let started = false;
       for (const p of d) {
@@ -115,6 +124,12 @@ export class Thumbs {
         c.dataset.layer = l + 1; c.dataset.unit = j; c.title = `layer ${l + 1}, unit ${j}`;
         c.addEventListener("mouseenter", () => this.app.focusUnit(l + 1, j));
         c.addEventListener("mouseleave", () => this.app.focusUnit(null));
+        // a phone has no hover: a tap shows the unit, a second tap the decision map again
+        c.addEventListener("pointerup", e => {
+          if (e.pointerType !== "touch") return;
+          const on = this.app.focus && this.app.focus[0] === l + 1 && this.app.focus[1] === j;
+          this.app.focusUnit(on ? null : l + 1, j);
+        });
         grid.appendChild(c); row.push(c);
       }
       box.appendChild(grid); this.el.appendChild(box); this.canvases.push(row);
@@ -181,35 +196,45 @@ const mat = (A, r = 6, c = 6) => {
   return `<table>${rows}${A.length > r ? `<tr><td>⋮ (${A.length}×${A[0].length})</td></tr>` : ""}</table>`;
 };
 
+// g'(z) of each activation, from z and h = g(z): the ReLU's is the unit step u(z) = 1[z > 0] (0 at z = 0).
+const DACT = {
+  relu: (z, h) => (z > 0 ? 1 : 0), leaky_relu: (z, h) => (z > 0 ? 1 : 0.01), tanh: (z, h) => 1 - h * h,
+  sigmoid: (z, h) => h * (1 - h), identity: () => 1,
+};
+
+// The chain rule in the order it is computed: dL/dz(L), dL/dW(L), dL/db(L), dL/dh(L-1), g'(z(L-1)), dL/dz(L-1), ...
 export function renderTrace(el, t) {
   const L = t.layers.length, cls = t.task === "classification";
+  const row = (name, eq, val) => `<tr><th>${name}</th><td class="eq">${eq}</td><td style="text-align:left">${val}</td></tr>`;
   const rows = [];
   rows.push(`<div><b>token</b> x = ${vec(t.x)}, ${cls ? `class y = ${t.target}` : `target y = ${fmt(t.target, 4)}`}</div>`);
   rows.push("<h4>Forward</h4><table>");
   t.layers.forEach((r, i) => {
     const l = r.layer;
-    rows.push(`<tr><th>z${l}</th><td class="eq">= W${l} ${i ? `h${l - 1}` : "x"} + b${l}</td><td style="text-align:left">${vec(r.z)}</td></tr>`);
-    if (r.h) rows.push(`<tr><th>h${l}</th><td class="eq">= ${r.activation}(z${l})</td><td style="text-align:left">${vec(r.h)}</td></tr>`);
+    rows.push(row(`z${l}`, `= W${l} ${i ? `h${l - 1}` : "x"} + b${l}`, vec(r.z)));
+    if (r.h) rows.push(row(`h${l}`, `= ${r.activation === "relu" ? "max(0, z" + l + ")" : r.activation + "(z" + l + ")"}`, vec(r.h)));
   });
-  rows.push(`<tr><th>f</th><td class="eq">${cls ? `= softmax(z${L})` : `= z${L}`}</td><td style="text-align:left">${vec(t.f)}</td></tr>`);
-  rows.push(`<tr><th>L</th><td class="eq">${cls ? `= −log f[${t.target}]` : "= ½ (f − y)²"}</td><td style="text-align:left">${fmt(t.loss, 5)}</td></tr></table>`);
-  rows.push("<h4>Backward (chain rule)</h4><table>");
+  rows.push(row("f", cls ? `= softmax(z${L})` : `= z${L}`, vec(t.f)));
+  rows.push(row("L", cls ? `= −log f_${t.target}` : "= ½ (f − y)²", fmt(t.loss, 5)) + "</table>");
+  rows.push("<h4>Backward (chain rule, in the order computed)</h4><table>");
   for (let i = L - 1; i >= 0; i--) {
-    const r = t.layers[i], l = r.layer;
-    const why = i === L - 1 ? (cls ? "= f − 1[y=k]" : "= f − y") : `= dL/dh${l} ⊙ g'(z${l})`;
-    rows.push(`<tr><th>dL/dz${l}</th><td class="eq">${why}</td><td style="text-align:left">${vec(r.dz)}</td></tr>`);
-    rows.push(`<tr><th>dL/db${l}</th><td class="eq">= dL/dz${l}</td><td style="text-align:left">${vec(r.db)}</td></tr>`);
-    if (r.dh) rows.push(`<tr><th>dL/dh${l}</th><td class="eq">= W${l + 1}ᵀ dL/dz${l + 1}</td><td style="text-align:left">${vec(r.dh)}</td></tr>`);
+    const r = t.layers[i], l = r.layer, below = i ? `h${l - 1}` : "x";
+    if (i === L - 1) rows.push(row(`dL/dz${l}`, cls ? "= f − 1[y=k]" : "= f − y", vec(r.dz)));
+    else {
+      const dact = DACT[r.activation] || DACT.identity, mask = r.z.map((z, j) => dact(z, r.h[j]));
+      const relu = r.activation === "relu";
+      rows.push(row(`dL/dh${l}`, `= W${l + 1}ᵀ dL/dz${l + 1}`, vec(r.dh)));
+      rows.push(row(relu ? `u(z${l})` : `g'(z${l})`, relu ? `= 1[z${l} > 0] (ReLU mask)` : `(${r.activation})`, vec(mask)));
+      rows.push(row(`dL/dz${l}`, `= dL/dh${l} ⊙ ${relu ? "u" : "g'"}(z${l})`, vec(r.dz)));
+    }
+    rows.push(row(`dL/dW${l}`, `= dL/dz${l} ${below}ᵀ`, mat(r.dW)));
+    rows.push(row(`dL/db${l}`, `= dL/dz${l}`, vec(r.db)));
   }
   rows.push("</table>");
-  for (let i = L - 1; i >= 0; i--) {
-    const r = t.layers[i], l = r.layer;
-    rows.push(`<h4>dL/dW${l} = dL/dz${l} ${i ? `h${l - 1}` : "x"}ᵀ</h4>${mat(r.dW)}`);
-  }
-  rows.push(`<h4>One SGD step on this token (lr ${fmt(t.lr, 4)}${t.weight_decay ? `, L2 ${t.weight_decay}` : ""})</h4>`);
+  rows.push(`<h4>One SGD step on this token: W ← W − η dL/dW (η = ${fmt(t.lr, 4)}${t.weight_decay ? `, L2 ${t.weight_decay}` : ""})</h4>`);
   for (let i = L - 1; i >= 0; i--) {
     const r = t.layers[i];
-    rows.push(`<div>ΔW${r.layer} = −lr·dL/dW${r.layer}${t.weight_decay ? ` − lr·L2·W${r.layer}` : ""}</div>${mat(r.dW_step)}<div>Δb${r.layer} = ${vec(r.db_step)}</div>`);
+    rows.push(`<div>ΔW${r.layer} = −η dL/dW${r.layer}${t.weight_decay ? ` − η L2 W${r.layer}` : ""}</div>${mat(r.dW_step)}<div>Δb${r.layer} = ${vec(r.db_step)}</div>`);
   }
   rows.push(`<div>loss ${fmt(t.loss, 5)} → <b>${fmt(t.loss_after, 5)}</b>; f ${vec(t.f)} → ${vec(t.f_after)}</div>`);
   el.classList.remove("muted");

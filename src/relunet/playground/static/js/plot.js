@@ -1,6 +1,20 @@
 // The main view: decision map (or a hovered unit's map, or the regression curve), axes, points, hinge lines.
 import { CLASS_LUT, PALETTE, signed, fmt } from "./colors.js";
 import { MAP, UNIT, CURVE } from "./frames.js";
+import { strokeRegions } from "./regions-draw.js";
+
+// One drawing worker for the exact regions of every view on the page (null where workers cannot draw).
+let regionsWorker;
+function drawingWorker() {
+  if (regionsWorker === undefined) {
+    try {
+      regionsWorker = typeof OffscreenCanvas === "undefined" ? null :
+        new Worker(new URL("./regions-worker.js", import.meta.url), { type: "module" });
+    } catch (e) { regionsWorker = null; }
+  }
+  return regionsWorker;
+}
+let requests = 0;
 
 const M = { l: 46, r: 10, t: 8, b: 30 };   // plot margins in CSS pixels
 
@@ -27,8 +41,13 @@ export class MainView {
     this.box = [-1.5, 1.5, -1.5, 1.5];
     this.points = []; this.task = "classification"; this.frame = null; this.hinges = null;
     this.discretize = false; this.showHinges = true; this.highlight = null; this.traceMark = null;
-    this.regions = null;   // the exact overlay (a REGIONS frame) while it is switched on
+    this._regions = null;  // the exact overlay (a REGIONS frame) while it is switched on
+    this.regionsBitmap = null;   // ... drawn once into this canvas, which every draw then copies
+    this.overlays = [];    // functions (ctx, view) drawing over the map: the step animation, extensions
+    this.tool = null;      // an extension's pointer tool: {down, move, up}(x, y, event) -> true when handled
+    this.anim = null;      // the watched SGD step: {image, hingesOld, hingesNow} (see stepanim.js)
     this.off = document.createElement("canvas");
+    this.pending = false;
     this.dragging = null; this.interacting = false;
     new ResizeObserver(() => this.resize()).observe(canvas);
     this._bind();
@@ -39,6 +58,7 @@ export class MainView {
     this.W = r.width; this.H = r.height;
     this.canvas.width = Math.round(r.width * dpr); this.canvas.height = Math.round(r.height * dpr);
     this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this._requestRegions();
     this.draw();
   }
   get pw() { return this.W - M.l - M.r; }
@@ -73,7 +93,28 @@ export class MainView {
     this.draw();
   }
 
+  // Drawing is coalesced into at most one paint per animation frame, however many frames arrive.
   draw() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      const t0 = performance.now();
+      this.drawNow();
+      if (this.app.busy) this.app.busy.draw = (this.app.busy.draw || 0) + performance.now() - t0;
+    });
+  }
+
+  // The exact overlay is stroked into a bitmap once per REGIONS frame (in a worker when possible); every paint
+  // copies the latest bitmap, so the page never strokes thousands of polygons in an animation frame.
+  set regions(r) {
+    this._regions = r;
+    if (!r) { this.regionsBitmap = null; this.draw(); return; }
+    this._requestRegions();
+  }
+  get regions() { return this._regions; }
+
+  drawNow() {
     const ctx = this.ctx;
     if (!this.W) return;
     ctx.clearRect(0, 0, this.W, this.H);
@@ -81,50 +122,70 @@ export class MainView {
     ctx.save();
     ctx.beginPath(); ctx.rect(M.l, M.t, this.pw, this.ph); ctx.clip();
     const f = this.frame;
-    if (f && (f.kind === MAP || f.kind === UNIT) && this.task === "classification") {
+    if (this.anim && this.anim.image && this.task === "classification") {
+      const [a, b] = this.toPx(this.anim.box[0], this.anim.box[3]), [c, d] = this.toPx(this.anim.box[1], this.anim.box[2]);
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(this.anim.image, a, b, c - a, d - b);
+    } else if (f && (f.kind === MAP || f.kind === UNIT) && this.task === "classification") {
       const [a, b] = this.toPx(f.box[0], f.box[3]), [c, d] = this.toPx(f.box[1], f.box[2]);
       ctx.imageSmoothingEnabled = !this.discretize;
       ctx.drawImage(this.off, a, b, c - a, d - b);
     }
     this._grid();
-    if (this.regions && this.task === "classification" && !(f && f.kind === UNIT)) this._regions(this.regions);
+    if (this._regions && this.task === "classification" && !(f && f.kind === UNIT) && !this.anim) this._drawRegions();
     // hinge lines belong to ReLU-family first layers: there z = 0 is where the unit's slope changes
     const hinged = this.task === "classification" && this.hinges && ["relu", "leaky_relu"].includes(this.firstActivation);
-    if (hinged && this.showHinges && !(f && f.kind === UNIT)) this._hinges();
+    if (this.anim && this.anim.hingesOld) { this._hinges(false, this.anim.hingesOld, true); this._hinges(false, this.anim.hingesNow); }
+    else if (hinged && this.showHinges && !(f && f.kind === UNIT)) this._hinges();
     else if (hinged && this.highlight && this.highlight[0] === 1 && !(f && f.kind === UNIT)) this._hinges(true);
     if (hinged && f && f.kind === UNIT && this.highlight && this.highlight[0] === 1) this._hinges(true);
     if (this.task === "regression" && f && f.kind === CURVE) this._curve(f);
     this._points();
     this._traceMark();
+    for (const o of this.overlays) o(ctx, this);
     ctx.restore();
     this._axes();
   }
 
-  // The exact overlay (relunet.pwl): every linear region outlined thinly, the decision boundary in bold.
-  _regions(r) {
-    const ctx = this.ctx, v = r.vertices;
-    ctx.strokeStyle = "rgba(17, 24, 39, 0.28)"; ctx.lineWidth = 0.6;
-    ctx.beginPath();
-    let k = 0;
-    for (let i = 0; i < r.counts.length; i++) {
-      const n = r.counts[i];
-      for (let j = 0; j < n; j++) {
-        const [px, py] = this.toPx(v[2 * (k + j)], v[2 * (k + j) + 1]);
-        if (j === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+  _drawRegions() {
+    const bmp = this.regionsBitmap;
+    if (!bmp) return;
+    const [a, b] = this.toPx(bmp.box[0], bmp.box[3]), [c, d] = this.toPx(bmp.box[1], bmp.box[2]);
+    this.ctx.drawImage(bmp.image, a, b, c - a, d - b);
+  }
+
+  _requestRegions() {
+    const r = this._regions, dpr = window.devicePixelRatio || 1;
+    if (!r || !this.W) return;
+    const w = Math.max(1, Math.round(this.pw * dpr)), h = Math.max(1, Math.round(this.ph * dpr));
+    const worker = drawingWorker();
+    if (!worker) {               // draw here, at most once per 250 ms (the newest frame wins)
+      const now = performance.now();
+      if (this._regionsAt && now - this._regionsAt < 250) {
+        clearTimeout(this._regionsTimer); this._regionsTimer = setTimeout(() => this._requestRegions(), 250);
+        return;
       }
-      if (n) ctx.closePath();
-      k += n;
+      this._regionsAt = now;
+      const c = document.createElement("canvas"); c.width = w; c.height = h;
+      strokeRegions(c.getContext("2d"), r, w, h);
+      this.regionsBitmap = { image: c, box: r.box };
+      if (this.app.busy) this.app.busy.regions = (this.app.busy.regions || 0) + performance.now() - now;
+      this.draw();
+      return;
     }
-    ctx.stroke();
-    const s = r.segments;
-    ctx.strokeStyle = "#111827"; ctx.lineWidth = 2.6; ctx.lineCap = "round";
-    ctx.beginPath();
-    for (let i = 0; i < s.length; i += 4) {
-      const [a, b] = this.toPx(s[i], s[i + 1]), [c, d] = this.toPx(s[i + 2], s[i + 3]);
-      ctx.moveTo(a, b); ctx.lineTo(c, d);
-    }
-    ctx.stroke();
-    ctx.lineCap = "butt";
+    if (this._regionsBusy) { this._regionsQueued = true; return; }   // one at a time; the newest waits
+    const id = ++requests;
+    this._regionsBusy = id;
+    const done = e => {
+      if (e.data.id !== id) return;
+      worker.removeEventListener("message", done);
+      this._regionsBusy = 0;
+      if (this._regions) { this.regionsBitmap = { image: e.data.bitmap, box: r.box }; this.draw(); }
+      if (this._regionsQueued) { this._regionsQueued = false; this._requestRegions(); }
+    };
+    worker.addEventListener("message", done);
+    const { counts, vertices, segments, box } = r;
+    worker.postMessage({ id, regions: { counts, vertices, segments, box }, w, h });
   }
 
   _grid() {
@@ -160,23 +221,35 @@ export class MainView {
     ctx.save(); ctx.translate(10, M.t + 10); ctx.fillText(yl, 0, 0); ctx.restore();
   }
 
-  _hinges(onlyHighlight = false) {
-    const ctx = this.ctx, { W, b } = this.hinges, [x0, x1, y0, y1] = this.box;
+  // Hinge lines w_j x + b_j = 0 of the first layer, each labelled with its unit j. `ghost`: an old position.
+  _hinges(onlyHighlight = false, hinges = this.hinges, ghost = false) {
+    const ctx = this.ctx, { W, b } = hinges;
+    const labels = !ghost && W.length <= 32;
+    ctx.font = "bold 11px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
     for (let j = 0; j < W.length; j++) {
       const on = this.highlight && this.highlight[0] === 1 && this.highlight[1] === j;
       if (onlyHighlight && !on) continue;
-      const [w1, w2] = W[j], bj = b[j];
-      let p, q;
-      if (Math.abs(w2) > Math.abs(w1)) { p = [x0, -(w1 * x0 + bj) / w2]; q = [x1, -(w1 * x1 + bj) / w2]; }
-      else if (Math.abs(w1) > 0) { p = [-(w2 * y0 + bj) / w1, y0]; q = [-(w2 * y1 + bj) / w1, y1]; }
-      else continue;
-      const [a, c] = this.toPx(...p), [d, e] = this.toPx(...q);
-      ctx.strokeStyle = on ? "#111827" : "rgba(17,24,39,0.3)";
-      ctx.lineWidth = on ? 2.5 : 1;
-      ctx.setLineDash(on ? [] : [4, 3]);
+      const seg = clipLine(W[j][0], W[j][1], b[j], this.box);
+      if (!seg) continue;                      // the line misses the view
+      const [a, c] = this.toPx(...seg[0]), [d, e] = this.toPx(...seg[1]);
+      ctx.strokeStyle = ghost ? "rgba(17,24,39,0.35)" : on ? "#111827" : "rgba(17,24,39,0.45)";
+      ctx.lineWidth = on ? 2.5 : ghost ? 1 : 1.2;
+      ctx.setLineDash(on ? [] : ghost ? [2, 3] : [5, 3]);
       ctx.beginPath(); ctx.moveTo(a, c); ctx.lineTo(d, e); ctx.stroke();
+      if (labels) this._hingeLabel(j, a, c, d, e, on);
     }
     ctx.setLineDash([]);
+  }
+
+  // The unit's number where its line crosses the plot, at a point that differs per unit so labels rarely meet.
+  _hingeLabel(j, a, c, d, e, on) {
+    const ctx = this.ctx, t = 0.2 + 0.6 * ((j * 0.381966) % 1);
+    let x = a + t * (d - a), y = c + t * (e - c);
+    x = Math.min(Math.max(x, M.l + 9), M.l + this.pw - 9); y = Math.min(Math.max(y, M.t + 9), M.t + this.ph - 9);
+    ctx.fillStyle = on ? "#111827" : "rgba(255,255,255,0.9)";
+    ctx.beginPath(); ctx.arc(x, y, 8, 0, 2 * Math.PI); ctx.fill();
+    ctx.strokeStyle = "#111827"; ctx.lineWidth = 1; ctx.setLineDash([]); ctx.stroke();
+    ctx.fillStyle = on ? "#fff" : "#111827"; ctx.fillText(String(j), x, y + 0.5);
   }
 
   _curve(f) {
@@ -234,12 +307,19 @@ export class MainView {
     const c = this.canvas;
     const pos = e => { const r = c.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
     c.addEventListener("contextmenu", e => e.preventDefault());
+    const tool = (name, e) => {
+      if (!this.tool || !this.tool[name]) return false;
+      const [px, py] = pos(e), [x, y] = this.toData(px, py);
+      return this.tool[name](x, y, e, px, py) === true;
+    };
     c.addEventListener("pointerdown", e => {
+      if (tool("down", e)) { this.dragging = null; this.toolActive = true; c.setPointerCapture(e.pointerId); return; }
       const [px, py] = pos(e);
       this.dragging = { px, py, box: this.box.slice(), moved: false, button: e.button };
       c.setPointerCapture(e.pointerId);
     });
     c.addEventListener("pointermove", e => {
+      if (this.toolActive || tool("move", e)) { if (this.toolActive) tool("move", e); return; }
       const [px, py] = pos(e);
       const d = this.dragging;
       if (d && d.button === 0 && (d.moved || Math.hypot(px - d.px, py - d.py) > 4)) {
@@ -254,15 +334,18 @@ export class MainView {
       if (px >= M.l && py >= M.t && px <= M.l + this.pw && py <= M.t + this.ph) this.app.hover(x, y, px, py);
     });
     c.addEventListener("pointerup", e => {
+      if (this.toolActive) { this.toolActive = false; tool("up", e); return; }
       const d = this.dragging; this.dragging = null;
       if (!d) return;
       if (d.moved) { this.interacting = false; this.app.boxChanged(this.box, true); return; }
       const [px, py] = pos(e);
       if (px < M.l || py < M.t || px > M.l + this.pw || py > M.t + this.ph) return;
       const [x, y] = this.toData(px, py);
-      this.app.click({ x, y, px, py, button: e.button, shift: e.shiftKey, ctrl: e.ctrlKey || e.metaKey });
+      // a tap shows what hovering shows (hinge line, coordinates): phones have no hover
+      if (e.pointerType === "touch") this.app.hover(x, y, px, py);
+      this.app.click({ x, y, px, py, button: e.button, shift: e.shiftKey, ctrl: e.ctrlKey || e.metaKey, touch: e.pointerType === "touch" });
     });
-    c.addEventListener("pointerleave", () => this.showTip(null));
+    c.addEventListener("pointerleave", e => { if (e.pointerType !== "touch") this.showTip(null); });   // a tapped tip stays
     c.addEventListener("wheel", e => {
       e.preventDefault();
       const [px, py] = pos(e), [cx, cy] = this.toData(px, py), s = Math.exp(e.deltaY * 0.0015);
@@ -271,6 +354,20 @@ export class MainView {
       this.draw(); this.app.boxChanged(this.box, true);
     }, { passive: false });
   }
+}
+
+// The piece of the line w1 x + w2 y + b = 0 inside box [x0, x1, y0, y1]: [[x, y], [x, y]], or null.
+export function clipLine(w1, w2, b, box) {
+  const [x0, x1, y0, y1] = box, ex = (x1 - x0) * 1e-9, ey = (y1 - y0) * 1e-9, pts = [];
+  if (w2 !== 0) for (const x of [x0, x1]) { const y = -(w1 * x + b) / w2; if (y >= y0 - ey && y <= y1 + ey) pts.push([x, y]); }
+  if (w1 !== 0) for (const y of [y0, y1]) { const x = -(w2 * y + b) / w1; if (x >= x0 - ex && x <= x1 + ex) pts.push([x, y]); }
+  if (pts.length < 2) return null;
+  let best = null, d = -1;
+  for (let i = 0; i < pts.length; i++) for (let k = i + 1; k < pts.length; k++) {
+    const dd = (pts[i][0] - pts[k][0]) ** 2 + (pts[i][1] - pts[k][1]) ** 2;
+    if (dd > d) { d = dd; best = [pts[i], pts[k]]; }
+  }
+  return best;
 }
 
 function interp(xs, fs, x) {

@@ -1,0 +1,116 @@
+"""The lecture as a path through the playground: four steps, each one table row (text and page state), undoable.
+
+    {"type": "lecture"}            -> the steps (titles and texts) and where the path stands
+    {"type": "lecture", "step": k} -> the page takes step k's experiment (data, network, training, view);
+                                      what it showed before is pushed on an undo stack
+    {"type": "undo"}               -> back to the page as it was before the last step (weights included)
+
+Texts use the lecture's notation (Lecture 12, "Multi-layer neural nets"): f(x) = argmax(Wx + b),
+h_j = max(0, w_j x + b_j), f = softmax(z^(2)), dL/dz_k = f_k - 1[y=k], W <- W - eta dL/dW.
+"""
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field
+
+from .protocol import Layer, _Strict
+from .session import register
+from .state import Config, check
+
+# Every step starts from the lecture's data (make_dataset("lecture")) trained by plain per-sample SGD.
+LECTURE = dict(task="classification", dataset="lecture", n=90, noise=0.12, data_seed=0, test_fraction=0.0,
+               layers=(), optimizer="sgd", lr=0.1, batch_size=1, weight_decay=0.0, schedule="constant",
+               target_loss=None, max_epochs=None, seed=0, discretize=False, hinges=True, exact=True)
+
+STEPS = (
+    {"title": "Linear: argmax(Wx + b)",
+     "text": "A linear classifier computes <code>f(x) = argmax(Wx + b)</code>: class k wins where its "
+             "<code>w_k x + b_k</code> is largest, so each class gets one <b>convex</b> cell, bounded by straight "
+             "lines (the bold line is the exact boundary). Class 0 (blue) sits near [0.8, 0] <i>and</i> near "
+             "[0.4, 0.9], class 1 between them. A convex cell that holds both blue clusters holds the segment "
+             "between them too, so <b>no W and b can be right</b>. Press Play: the accuracy never reaches 100%.",
+     "config": {}},
+    {"title": "One hidden layer of ReLUs",
+     "text": "Add a hidden layer: <code>h_j = max(0, w_j x + b_j)</code>, then <code>f = softmax(W2 h + b2)</code>. "
+             "Each hidden unit bends the map along its <b>hinge line</b> <code>w_j x + b_j = 0</code> "
+             "(dashed, labelled j): on one side h_j = 0, on the other it grows linearly. The thin lines are the "
+             "<b>linear regions</b>, where every unit keeps its side; inside each region the network is linear, so "
+             "the boundary (bold) is <b>piece-wise linear</b>. Press Play and watch the hinges move until both "
+             "blue clusters are blue.",
+     "config": {"layers": (Layer(units=4),)}},
+    {"title": "SGD, one token at a time",
+     "text": "Training picks a token <code>(x_i, y_i)</code>, computes <code>f(x_i)</code> and the loss "
+             "<code>L = -log f_y</code>, back-propagates <code>dL/dz_k = f_k - 1[y=k]</code> through "
+             "<code>W2</code> and the ReLU's step <code>u(z_j)</code> to <code>dL/dW1</code>, and updates "
+             "<code>W &larr; W - &eta; dL/dW</code>. Click any point: the panel on the right shows its chain rule "
+             "with numbers; <b>Watch the step</b> moves each hinge line from its old to its new place. "
+             "<i>Step</i> does one such update (batch 1).",
+     "config": {"layers": (Layer(units=4),)}, "mode": "trace"},
+    {"title": "More units, better approximation",
+     "text": "The same network fits a function of one input: <code>f(x) = w2 h(x) + b2</code> is piece-wise linear, "
+             "with one kink where each <code>h_j</code> switches (orange). More hidden units give more pieces, and "
+             "in the limit the approximation approaches any continuous curve. Try "
+             "<button data-units='2'>2 units</button> <button data-units='4'>4</button> "
+             "<button data-units='8'>8</button> <button data-units='32'>32</button> and press Play.",
+     "config": {"task": "regression", "dataset": "sine", "n": 100, "noise": 0.0, "layers": (Layer(units=8),),
+                "lr": 0.05, "batch_size": 1, "exact": False}},
+)
+UNDO_DEPTH = 20
+#: A step whose config agrees with the page's on these keeps the weights trained so far.
+SAME_NETWORK = ("task", "dataset", "n", "noise", "classes", "data_seed", "test_fraction", "layers", "seed")
+
+
+class Lecture(_Strict):
+    """Ask for the lecture's steps, or (with `step`, 1-based) take that step."""
+
+    type: Literal["lecture"]
+    step: Optional[Annotated[int, Field(ge=1, le=len(STEPS))]] = None
+
+
+class Undo(_Strict):
+    """Back to the page as it was before the last lecture step."""
+
+    type: Literal["undo"]
+
+
+def step_config(k):
+    """The Config of lecture step k (1-based)."""
+    data = dict(LECTURE)
+    data.update(STEPS[k - 1]["config"])
+    return check(Config(**data))
+
+
+def info(session):
+    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    return {"type": "lecture", "current": ext["current"], "undo": len(ext["undo"]),
+            "steps": [{"title": s["title"], "text": s["text"], "mode": s.get("mode", "add")} for s in STEPS]}
+
+
+def on_lecture(session, m):
+    if m.step is None:
+        return [info(session)]
+    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    ext["undo"].append((ext["current"], session.snapshot()))
+    del ext["undo"][:-UNDO_DEPTH]
+    ext["current"] = m.step
+    new, old = step_config(m.step), session.config
+    if all(getattr(new, k) == getattr(old, k) for k in SAME_NETWORK):
+        # the same data and network (step 2 -> 3): keep the weights trained so far, take the step's settings
+        session.config = new
+        session.trainer = None
+        session.playing = False
+    else:
+        session.set_experiment(new)
+    return [session.state(), info(session)]
+
+
+def on_undo(session, m):
+    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    if ext["undo"]:
+        ext["current"], snap = ext["undo"].pop()
+        session.restore(snap)
+    return [session.state(), info(session)]
+
+
+register(Lecture, on_lecture)
+register(Undo, on_undo)
