@@ -185,6 +185,7 @@ class Playground(anywidget.AnyWidget):
         self._session.dirty = True
         if hasattr(self, "_driver"):
             self._driver.wake.set()
+            self._driver.drained()      # a frame is due if the view has caught up, or the pace allows one
 
     def _sync_history(self):
         """Collect the epoch records of the session's trainers (it makes a new one when the data change)."""
@@ -212,6 +213,7 @@ class Playground(anywidget.AnyWidget):
         if kind == "ack":
             with self._send_lock:
                 self._frames_acked += 1
+            self._driver.drained()
             return
         if kind == "hello":
             # A view (re)appeared: it gets the session as it is, never a fresh one (the page's hello resets).
