@@ -29,7 +29,7 @@ DOCS = ROOT / "docs"
 
 WIDGET_CELL = """from relunet.notebook import Playground
 
-w = Playground(data="spiral", hidden=[16, 16], optimizer="momentum", lr=0.03, batch_size=10)
+w = Playground(data="spiral", hidden=[16, 16], optimizer="momentum", lr=0.03, batch_size=10, exact=False)
 w"""
 CHECK_CELL = 'print("points:", len(w.data[0]))'
 

@@ -8,6 +8,7 @@ message from the view goes through the same validation as on the page, and so do
 an error message; a mistake from Python raises RelunetError. Either way the session is left as it was.
 """
 
+import contextlib
 import json
 import re
 import threading
@@ -24,7 +25,7 @@ from ..playground import protocol as P
 from ..playground.driver import MAX_BACKLOG, Driver, dumps, respond
 from ..playground.protocol import ProtocolError, parse_message
 from ..playground.session import Session
-from ..playground.state import default_config
+from ..threads import auto_threads, limit_blas_threads
 from .esm import bundle
 
 HERE = Path(__file__).parent
@@ -69,6 +70,7 @@ class Playground(anywidget.AnyWidget):
         self._history, self._run, self._tracked = History(), None, [None, 0]
         self._frames_sent = self._frames_acked = 0
         self._last_frame = time.monotonic()
+        self._python_training = 0
         self._send_lock = threading.Lock()
         if data is not None:
             settings["data"] = data
@@ -121,16 +123,18 @@ class Playground(anywidget.AnyWidget):
         """Train `epochs` whole epochs here (the view follows after each); returns the History."""
         epochs = _count("epochs", epochs)
         self.pause()
-        for _ in range(epochs):
-            self._apply([{"type": "step_epoch"}])
-            status = self._session.status
-            if status and status["level"] == "error":
-                raise RelunetError(status["message"])
+        with self._training():
+            for _ in range(epochs):
+                self._apply([{"type": "step_epoch"}])
+                status = self._session.status
+                if status and status["level"] == "error":
+                    raise RelunetError(status["message"])
         return self.history
 
     def step(self, updates=1):
         """Do `updates` optimizer updates (one mini-batch each)."""
-        self._apply([{"type": "step", "updates": _count("updates", updates)}])
+        with self._training():
+            self._apply([{"type": "step", "updates": _count("updates", updates)}])
         return self
 
     def reset(self):
@@ -152,12 +156,24 @@ class Playground(anywidget.AnyWidget):
         driver = getattr(self, "_driver", None)
         if driver is not None:
             driver.close()
+        _SmallBlas.update(self, closed=True)
         super().close()
 
     def __repr__(self):
         c = self._session.config
         return (f"Playground({c.task}, data={c.dataset!r} ({len(self._session.X)} points), "
                 f"network {'-'.join(map(str, self._session.model.sizes))}, epoch {self._session.epoch})")
+
+    @contextlib.contextmanager
+    def _training(self):
+        """Python drives training (train, step): the small-BLAS limit holds meanwhile."""
+        self._python_training += 1
+        self._sync_threads()
+        try:
+            yield
+        finally:
+            self._python_training -= 1
+            self._sync_threads()
 
     def _apply(self, messages):
         """Validate every message first (nothing changes on a mistake), then apply them in order."""
@@ -180,6 +196,7 @@ class Playground(anywidget.AnyWidget):
         self._changed(replies)
 
     def _changed(self, replies):
+        self._sync_threads()
         for r in replies:
             self._post(r)
         self._session.dirty = True
@@ -235,7 +252,17 @@ class Playground(anywidget.AnyWidget):
                 self._last_frame = time.monotonic()
             self.send({"type": "frame"}, buffers=[bytes(item)])
         else:
+            if item.get("type") == "state":
+                self._sync_threads()        # training may have stopped by itself (a stop rule, divergence)
             self.send(json.loads(dumps(item)))
+
+    def _sync_threads(self):
+        """Hold the one-BLAS-thread limit while this widget trains a small network (see _SmallBlas)."""
+        _SmallBlas.update(self)
+
+    def _trains_small(self):
+        s = self._session
+        return (s.playing or self._python_training > 0) and auto_threads(s.model.sizes, s.config.batch_size) == 1
 
     def _backlog(self):
         """Frames sent but not yet drawn, which holds the driver back (see playground.driver.MAX_BACKLOG).
@@ -248,6 +275,33 @@ class Playground(anywidget.AnyWidget):
             if waiting > MAX_BACKLOG and time.monotonic() - self._last_frame >= PACE_SECONDS:
                 return 0
             return waiting
+
+
+class _SmallBlas:
+    """One BLAS thread for the kernel while any widget trains a small network, restored when none does.
+
+    BLAS's threads make the playground's small products several times slower (relunet.threads; measured here:
+    7 map frames/s instead of 17 on a busy 2-core machine). The limit is process-wide, so it holds only while
+    training runs: the notebook's own NumPy work gets every thread back on pause."""
+
+    lock = threading.Lock()
+    holders = set()
+    limiter = None
+
+    @classmethod
+    def update(cls, owner, closed=False):
+        """Take or give back owner's hold, by what it does now (decided under the lock, so the last call wins)."""
+        with cls.lock:
+            if not closed and owner._trains_small():
+                cls.holders.add(owner)
+            else:
+                cls.holders.discard(owner)
+            if cls.holders and cls.limiter is None:
+                cls.limiter = limit_blas_threads(1) or False
+            elif not cls.holders and cls.limiter is not None:
+                if cls.limiter:
+                    cls.limiter.restore_original_limits()
+                cls.limiter = None
 
 
 # ===================================================================================== settings -> messages
