@@ -204,13 +204,19 @@ def test_compare_two_runs_and_record(server, page, tmp_path):
     assert a.epoch * 90 + a.epoch_position == b.epoch * 90 + b.epoch_position   # lockstep: the same tokens
     page.wait_for_function(f"{APP}.viewB.frame && {APP}.viewB.frame.twin")
     assert page.evaluate("(() => { const c = document.getElementById('curve-loss'); return c.width > 0; })()")
+    # the docs' picture of a comparison (rewritten only when asked: RELUNET_SCREENSHOT=1)
+    shot = DOCS / "playground-compare.png" if os.environ.get("RELUNET_SCREENSHOT") else tmp_path / "compare.png"
+    page.evaluate("document.getElementById('maps').scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shot))
     n_b = page.evaluate(f"{APP}.compare.updates")
     assert n_b == b.updates and page.evaluate("document.getElementById('map-title-b').textContent").startswith("B: 2–2")
 
     # record a second of the map and the curves as WebM
     page.click("#play")
     page.click("#record")
-    page.wait_for_timeout(1200)
+    page.wait_for_timeout(1000)
+    page.wait_for_function(f"{APP}.recordedBytes > 2000", timeout=20000)   # the encoder has written frames
     with page.expect_download() as dl:
         page.click("#record")
     path = tmp_path / "run.webm"
@@ -391,3 +397,31 @@ def test_trace_beside_the_map_and_the_page_speed(server, page):
           f"frames/s, {r['map_frames_per_s']:.1f} maps/s, clicks answered in {r['click_ms']} ms, "
           f"{r['regions']} regions")
     assert r["regions"] and r["animation_fps"] > 0 and len(r["click_ms"]) == 3
+
+
+def test_the_app_mounts_anywhere_with_any_transport(server, page):
+    """The front-end contract: mount(root, transport) with a transport made by hand (as a notebook widget makes
+    one), a prefix for its ids, no URL and no global keys, next to the page's own app; the two do not mix."""
+    app, url = server
+    page.goto(url)
+    wait_state(page, lambda s: s["sizes"] == [2, 2], "the page's own app")
+    page.evaluate("""async () => {
+        const { mount } = await import('/static/js/app.js');
+        const ws = new WebSocket(`ws://${location.host}/ws`); ws.binaryType = 'arraybuffer';
+        const msgs = [], stats = [], queue = [];
+        ws.onmessage = e => msgs.forEach(cb => cb(typeof e.data === 'string' ? JSON.parse(e.data) : new DataView(e.data)));
+        ws.onopen = () => { stats.forEach(cb => cb('open')); queue.splice(0).forEach(t => ws.send(t)); };
+        const transport = { send: o => ws.readyState === 1 ? ws.send(JSON.stringify(o)) : queue.push(JSON.stringify(o)),
+                            onMessage: cb => msgs.push(cb), onStatus: cb => stats.push(cb) };
+        const div = document.createElement('div'); document.body.appendChild(div);
+        window.second = mount(div, transport, { prefix: 'nb1-', url: false, keys: false, hash: 'net=8r&exact=0' });
+    }""")
+    page.wait_for_function("window.second.state && window.second.view.frame && window.second.view.frame.kind === 1")
+    assert page.evaluate("window.second.state.sizes") == [2, 8, 2]
+    assert page.evaluate("document.querySelectorAll('[id^=\"nb1-\"]').length") > 50
+    assert page.evaluate("document.getElementById('nb1-map') === window.second.view.canvas")
+    assert state(page)["sizes"] == [2, 2] and "net=8r" not in page.evaluate("location.hash")
+    page.click("#nb1-step-epoch")
+    page.wait_for_function("window.second.lastMetrics && window.second.lastMetrics.epoch === 1")
+    assert page.evaluate(f"{APP}.lastMetrics.epoch") == 0
+    assert len(app.state.sessions) == 2

@@ -316,7 +316,9 @@ def test_backprop_trace_regression_and_screenshot(server, page, tmp_path):
     page.click("#task-regression")
     wait_state(page, lambda s: s["config"]["task"] == "regression" and s["sizes"] == [1, 16, 1], "regression")
     page.click("#step-epoch")
-    page.wait_for_function("window.relunetPlayground.view.frame && window.relunetPlayground.view.frame.kind === 3 "
+    # the curve of the trained net comes with the metrics of epoch 1 (the map frame just before them)
+    page.wait_for_function("window.relunetPlayground.lastMetrics && window.relunetPlayground.lastMetrics.epoch === 1 "
+                           "&& window.relunetPlayground.view.frame && window.relunetPlayground.view.frame.kind === 3 "
                            "&& window.relunetPlayground.view.frame.breaks.length > 0")
     n_breaks = page.evaluate("window.relunetPlayground.view.frame.breaks.length")
     (session,) = app.state.sessions

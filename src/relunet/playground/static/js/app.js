@@ -579,7 +579,8 @@ export function mount(root, transport, options = {}) {
     const chunks = [];
     let raf = 0;
     const loop = () => { paint(); raf = requestAnimationFrame(loop); };
-    rec.ondataavailable = e => { if (e.data.size) chunks.push(e.data); };
+    app.recordedBytes = 0;
+    rec.ondataavailable = e => { if (e.data.size) { chunks.push(e.data); app.recordedBytes += e.data.size; } };
     rec.onstop = () => {
       cancelAnimationFrame(raf); recording = null;
       $("record").innerHTML = "&#9679; Record"; $("record").classList.remove("recording");

@@ -122,13 +122,15 @@ export class Thumbs {
         const c = document.createElement("canvas");
         c.width = f.h > 1 ? f.w : 64; c.height = f.h > 1 ? f.h : 40;
         c.dataset.layer = l + 1; c.dataset.unit = j; c.title = `layer ${l + 1}, unit ${j}`;
-        c.addEventListener("mouseenter", () => this.app.focusUnit(l + 1, j));
-        c.addEventListener("mouseleave", () => this.app.focusUnit(null));
-        // a phone has no hover: a tap shows the unit, a second tap the decision map again
+        // hovering shows the unit; a phone has no hover: a tap shows it, a second tap the decision map again
+        // (a unit shown by a tap stays until tapped again, whatever the emulated mouse does meanwhile)
+        c.addEventListener("mouseenter", () => { if (!this.tapped) this.app.focusUnit(l + 1, j); });
+        c.addEventListener("mouseleave", () => { if (!this.tapped) this.app.focusUnit(null); });
         c.addEventListener("pointerup", e => {
           if (e.pointerType !== "touch") return;
-          const on = this.app.focus && this.app.focus[0] === l + 1 && this.app.focus[1] === j;
-          this.app.focusUnit(on ? null : l + 1, j);
+          const again = this.tapped && this.tapped[0] === l + 1 && this.tapped[1] === j;
+          this.tapped = again ? null : [l + 1, j];
+          this.app.focusUnit(again ? null : l + 1, j);
         });
         grid.appendChild(c); row.push(c);
       }

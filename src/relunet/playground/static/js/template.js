@@ -77,7 +77,7 @@ const HTML = `
 
     <details class="panel section" id="sec-compare">
       <summary><h2>Compare two runs</h2></summary>
-      <div class="hint">A second run on the same data from the same seed, with its own settings, trained in lockstep (the same number of tokens seen). Its map is drawn beside this one and its curves over these (dashed).</div>
+      <div class="hint">A second run on the same data from the same seed, with its own settings, trained in lockstep (the same number of tokens seen). Its map is drawn beside this one and its curves over these (purple).</div>
       <label class="chk"><input id="cmp-on" type="checkbox"> Show run B</label>
       <div id="cmp-controls">
         <label class="row">Hidden layers <input id="cmp-net" type="text" placeholder="e.g. 8 or 16,16 or empty" aria-label="run B hidden layers"></label>
