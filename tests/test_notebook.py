@@ -217,11 +217,12 @@ def test_play_from_the_view_trains_in_the_kernel(lecture):
     view.say({"type": "hello", "hash": ""})
     view.say({"type": "play"})
     t0 = time.time()
-    while lecture._session.updates < 200 and time.time() - t0 < 20:
+    while time.time() - t0 < 20 and not (lecture._session.updates >= 200 and
+                                         any(m["updates"] > 0 for m in view.json("metrics"))):
         view.wait_frame(frames.MAP)
     view.say({"type": "pause"})
     assert lecture._session.updates >= 200
-    assert view.json("metrics")[-1]["updates"] > 0
+    assert any(m["updates"] > 0 for m in view.json("metrics"))      # the view's counters moved
 
 
 def test_trace_and_exact_regions_work_as_on_the_page(lecture):

@@ -201,6 +201,8 @@ def test_widget_in_jupyterlab(lab, browser):    # lab first: the server starts w
         if os.environ.get("RELUNET_SCREENSHOT"):
             # the README picture, taken only when asked: a network that has learned the spiral
             page.wait_for_function(f"{APP}.lastMetrics.train.accuracy > 0.97", timeout=300_000)
+            page.mouse.move(5, 700)         # no hover highlight on the map
+            page.wait_for_timeout(300)
             page.screenshot(path=str(DOCS / "notebook.png"))
         page.locator(".relunet-widget button[aria-label=pause]").click()
         page.wait_for_function(f"!{APP}.state.playing", timeout=30_000)
