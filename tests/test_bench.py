@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("sklearn")
 pytest.importorskip("torch")
+pytest.importorskip("jax")
 pytest.importorskip("threadpoolctl")
 
 from relunet.bench import CASES, CONTENDERS  # noqa: E402
@@ -21,12 +22,20 @@ from relunet.bench.contenders import FloorRunner  # noqa: E402
 from relunet.bench.extra import EXTRAS  # noqa: E402
 from relunet.bench.runner import TOLERANCE, check_case, weight_error  # noqa: E402
 
-CONTENDER_NAMES = {"relunet", "torch", "sklearn", "floor"}
+CONTENDER_NAMES = {"relunet", "torch", "jax", "sklearn", "floor", "numba"}
 
 
 def _runners(case):
     problem = case.problem(quick=True)
-    return problem, {n: c.prepare(problem) for n, c in CONTENDERS.items()}
+    runners = {n: c.prepare(problem) for n, c in CONTENDERS.items()}
+    return problem, {n: r for n, r in runners.items() if r is not None}
+
+
+def _expected(case):
+    """The contenders that run a case: the Numba loop only does per-sample SGD on one hidden layer."""
+    if case.kind == "sgd" and case.batch == 1 and len(case.sizes) == 3:
+        return CONTENDER_NAMES
+    return CONTENDER_NAMES - {"numba"}
 
 
 @pytest.mark.parametrize("case", [
@@ -38,7 +47,7 @@ def _runners(case):
 def test_every_contender_follows_relunets_trajectory(case):
     _, runners = _runners(case)
     checks = check_case(case, runners)
-    assert {c.contender for c in checks} == CONTENDER_NAMES - {"relunet"}
+    assert {c.contender for c in checks} == _expected(case) - {"relunet"}
     for c in checks:
         assert c.compared and c.ok, (c.contender, c.error)
         assert c.error <= (TOLERANCE[case.dtype] if case.kind == "sgd" else 1e-5)
@@ -113,8 +122,9 @@ def test_quick_bench_command_prints_the_table_and_writes_the_issues_json(run_cli
     assert r.returncode == 0, r.stderr
     text = r.stdout
     assert "trajectory check: all contenders agree" in text
-    assert "MISMATCH" not in text and "OVER" not in text and "NOT flat" not in text
-    head = "| case | unit | relunet | torch | sklearn | floor | relunet/torch | relunet/sklearn | relunet/floor |"
+    assert "MISMATCH" not in text  # correctness only: speed targets are the report's business, never a test's
+    head = ("| case | unit | relunet | torch | jax | sklearn | floor | numba | relunet/torch | relunet/jax | "
+            "relunet/sklearn | relunet/floor | relunet/numba |")
     assert head in text
     doc = json.loads(out.read_text())
     assert set(doc) == {"machine", "cases"}
@@ -123,7 +133,8 @@ def test_quick_bench_command_prints_the_table_and_writes_the_issues_json(run_cli
     assert names[:len(CASES)] == list(CASES)
     assert any(n.startswith("digits/") for n in names) and any(n.startswith("memory/") for n in names)
     assert {"pwl/regions/2-64-64-3", "playground/frames", "playground/exact-refresh"} <= set(names)
-    assert set(EXTRAS) == {"digits", "memory", "pwl", "playground"}
+    assert {"compile/demo first run", "compile/demo cached", "compile/import relunet"} <= set(names)
+    assert set(EXTRAS) == {"digits", "memory", "pwl", "playground", "compile"}
     for c in doc["cases"]:
         assert set(c) == {"case", "unit", "median", "min", "max"}
         assert "relunet" in c["median"] and set(c["median"]) <= CONTENDER_NAMES
@@ -132,7 +143,7 @@ def test_quick_bench_command_prints_the_table_and_writes_the_issues_json(run_cli
             assert 0 < c["min"][k] <= v <= c["max"][k] and math.isfinite(v)
         assert f"| {c['case']} | {c['unit']} |" in text
     for name in CASES:
-        assert set(doc["cases"][names.index(name)]["median"]) == CONTENDER_NAMES
+        assert set(doc["cases"][names.index(name)]["median"]) == _expected(CASES[name])
 
 
 def test_bench_rejects_an_unknown_case(run_cli):

@@ -34,7 +34,7 @@ def test_the_page_opens_on_the_lecture():
     c = s.config
     assert (c.optimizer, c.batch_size, c.test_fraction, c.exact) == ("sgd", 1, 0.0, True)
     s.handle(msg(type="step", updates=1))
-    assert s.trainer.fused                                          # plain per-sample SGD
+    assert type(s.trainer.optimizer).__name__ == "SGD" and s.trainer.batch_size == 1   # per-sample SGD
 
 
 def test_lecture_steps_and_undo_restore_the_page_exactly():
@@ -81,6 +81,16 @@ def test_run_b_trains_in_lockstep_with_its_own_settings():
     assert len(twin_maps) == 1 and mb["sizes"] == [2, 6, 2] and mb["updates"] == b.updates
     f = ref.predict_proba(s.X)
     assert np.isclose(mb["train"]["loss"], -np.mean(np.log(f[np.arange(len(s.y)), s.y])))
+    # new data: both runs keep their weights and stay in lockstep from the epoch they are in
+    kept = [w.copy() for w in s.twin.model.get_weights()]
+    s.handle(msg(type="add_point", point={"x": 0.2, "y": 0.2, "label": 1}))
+    assert all(np.array_equal(w, k) for w, k in zip(s.twin.model.get_weights(), kept))
+    s.playing = True
+    s.train_for(0.05)
+    s.playing = False
+    a, b = s.trainer, s.twin.trainer
+    assert len(a.X) == len(b.X) == 91
+    assert 0 <= (b.epoch * 91 + b.epoch_position) - (a.epoch * 91 + a.epoch_position) < 8
     # a reset restarts both runs from the seed
     s.handle(msg(type="reset"))
     assert s.twin.trainer is None and all(np.array_equal(w, r) for w, r in

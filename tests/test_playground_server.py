@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 import relunet
-from relunet.engine.gradcheck import check_model
+from relunet.gradcheck import check_model
 from relunet.io import from_bytes, to_bytes
 from relunet.playground import frames, protocol as P, views
 from relunet.playground.server import create_app, origin_allowed
@@ -192,7 +192,7 @@ def test_network_and_training_messages(client, app):
         # settings changed while a trainer exists apply to it live, without touching the weights
         w_before = s.model.get_weights()
         ws.call(type="set_training", lr=0.02, batch_size=3, optimizer="momentum", momentum=0.5)
-        assert s.trainer.optimizer.lr == 0.02 and s.trainer.batch_size == 3 and s.trainer.optimizer.momentum == 0.5
+        assert s.trainer.lr == 0.02 and s.trainer.batch_size == 3 and s.trainer.optimizer.momentum == 0.5
         assert all(np.array_equal(a, b) for a, b in zip(w_before, s.model.get_weights()))
 
         n_train = int(np.sum(~s.is_test))
@@ -490,8 +490,7 @@ def test_url_state_reproduces_the_experiment(client, app):
 
 # ---------------------------------------------------------------------------------------------- back-propagation trace
 def _token_loss(model, x, t):
-    return relunet.engine.losses.LOSSES["cross_entropy" if model.task == "classification" else "mse"]().forward(
-        model.forward(x), t)
+    return relunet.engine.losses.LOSSES[model.loss]().value_and_grad(model.decision_function(x), t)[0]
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -521,7 +520,7 @@ def test_trace_equals_finite_differences(task):
     def loss_from_h1(h):
         z2 = model.linears[1].W @ h + model.linears[1].b
         z3 = model.linears[2].W @ np.tanh(z2) + model.linears[2].b
-        return lossf.forward(z3[None], t)
+        return lossf.value_and_grad(z3[None], t)[0]
 
     num = [(loss_from_h1(h1 + e) - loss_from_h1(h1 - e)) / 2e-6 for e in np.eye(5) * 1e-6]
     assert np.allclose(tr["layers"][0]["dh"], num, rtol=1e-6, atol=1e-8)
@@ -615,9 +614,9 @@ def test_settings_changed_between_trainers_apply():
     s.handle(P.parse_message('{"type": "step", "updates": 1}'))
     opt = s.trainer.optimizer
     assert opt is velocity_kept                                   # momentum state carried over the edit
-    assert (opt.lr, opt.momentum, opt.weight_decay) == (0.007, 0.5, 0.01)
+    assert (s.trainer.lr, opt.momentum, opt.weight_decay) == (0.007, 0.5, 0.01)
     s.handle(P.parse_message('{"type": "set_training", "optimizer": "adam"}'))
-    assert type(s.trainer.optimizer).__name__ == "Adam" and s.trainer.optimizer.lr == 0.007
+    assert type(s.trainer.optimizer).__name__ == "Adam" and s.trainer.lr == 0.007
 
 
 def test_url_state_round_trip_property():

@@ -38,14 +38,14 @@ def check_ties(model, bnd):
     for piece in bnd.pieces:
         i, j = piece.classes
         assert i < j
-        z = model.forward(piece.polyline)
+        z = model.decision_function(piece.polyline)
         scale = max(1.0, np.abs(z).max())
         assert np.max(np.abs(z[:, i] - z[:, j])) <= 1e-9 * scale
         others = np.delete(z, [i, j], axis=1)
         if others.size:
             assert np.all(others.max(axis=1) <= z[:, i] + 1e-9 * scale)
     for p, cls in zip(bnd.junctions, bnd.junction_classes):
-        z = model.forward(p[None])[0]
+        z = model.decision_function(p[None])[0]
         assert np.ptp(z[cls]) <= 1e-9 * max(1.0, np.abs(z).max())
         assert z[cls].min() >= z.max() - 1e-9 * max(1.0, np.abs(z).max())
 
@@ -58,7 +58,7 @@ def check_complete(model, bnd, box, lines=7, samples=20001):
     S, C = bnd.segments, np.sort(bnd.segment_classes, axis=1)
     changes = 0
     for y in np.linspace(y0, y1, lines + 2)[1:-1]:
-        cls = model.forward(np.column_stack([xs, np.full_like(xs, y)])).argmax(axis=1)
+        cls = model.decision_function(np.column_stack([xs, np.full_like(xs, y)])).argmax(axis=1)
         for k in np.flatnonzero(cls[1:] != cls[:-1]):
             changes += 1
             pair = sorted((cls[k], cls[k + 1]))
@@ -85,7 +85,7 @@ def test_grid_classification_agrees_with_exact_cells(spiral):
 
     model, part, bnd = spiral
     G = grid(part.box, 500)
-    z = model.forward(G)
+    z = model.decision_function(G)
     zs = np.sort(z, axis=1)
     clear = zs[:, -1] - zs[:, -2] > 1e-9 * max(1.0, np.abs(z).max())  # away from the boundary
     pred = z.argmax(axis=1)
@@ -164,7 +164,7 @@ def test_power_diagram_brute_force():
     X = rng.uniform(-3, 3, (2000, 2))
     pd = power_diagram(model)
     power = np.sum((X[:, None, :] - pd.sites[None]) ** 2, axis=2) - pd.weights[None]
-    assert np.array_equal(power.argmin(axis=1), model.forward(X).argmax(axis=1))
+    assert np.array_equal(power.argmin(axis=1), model.decision_function(X).argmax(axis=1))
     np.testing.assert_allclose(pd.weights, np.sum(model.linears[0].W ** 2, axis=1) + 2 * model.linears[0].b)
     # Biases b_k = -|w_k|^2 / 2 (+ a common constant) make all weights equal: a Voronoi diagram,
     # whose cells are the nearest sites.

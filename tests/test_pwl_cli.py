@@ -49,7 +49,7 @@ def test_regions_command_json_and_plot(run_cli, models, tmp_path):
         P = np.array(reg["polygon"])
         total += 0.5 * np.sum(P[:, 0] * np.roll(P[:, 1], -1) - np.roll(P[:, 0], -1) * P[:, 1])
         x = P.mean(axis=0)
-        np.testing.assert_allclose(np.array(reg["A"]) @ x + reg["c"], models["spiral"].forward(x[None])[0],
+        np.testing.assert_allclose(np.array(reg["A"]) @ x + reg["c"], models["spiral"].decision_function(x[None])[0],
                                    atol=1e-9)
     areas = [0.5 * abs(np.sum(np.array(g["polygon"])[:, 0] * np.roll(np.array(g["polygon"])[:, 1], -1)
                                - np.roll(np.array(g["polygon"])[:, 0], -1) * np.array(g["polygon"])[:, 1]))
@@ -58,7 +58,7 @@ def test_regions_command_json_and_plot(run_cli, models, tmp_path):
     assert abs(sum(areas) - (x1 - x0) * (y1 - y0)) < 1e-9 * (x1 - x0) * (y1 - y0)
     for piece in doc["boundary"]:
         i, j = piece["classes"]
-        z = models["spiral"].forward(np.array(piece["polyline"]))
+        z = models["spiral"].decision_function(np.array(piece["polyline"]))
         assert np.abs(z[:, i] - z[:, j]).max() < 1e-9 * max(1, np.abs(z).max())
     assert (tmp_path / "out.png").read_bytes()[:8] == PNG
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left

@@ -45,8 +45,8 @@ def test_knots_match_forward_pass_and_sampled_pattern_changes(sizes, activation)
     x = np.linspace(-3, 3, 50_001)
     idx = np.clip(np.searchsorted(k.knots, x, side="right") - 1, 0, k.pieces - 1)
     z = k.slopes[idx] * x[:, None] + k.intercepts[idx]
-    np.testing.assert_allclose(z, model.forward(x[:, None]), atol=1e-9 * max(1, np.abs(z).max()), rtol=0)
-    np.testing.assert_allclose(k.values, model.forward(k.knots[:, None]), atol=1e-9 * max(1, np.abs(z).max()))
+    np.testing.assert_allclose(z, model.decision_function(x[:, None]), atol=1e-9 * max(1, np.abs(z).max()), rtol=0)
+    np.testing.assert_allclose(k.values, model.decision_function(k.knots[:, None]), atol=1e-9 * max(1, np.abs(z).max()))
     # Every pattern change seen on a fine grid has a knot between the two samples, and every knot
     # (not closer than the grid spacing to another) shows up as a change.
     xs, changes = pieces_by_sampling(model, -3.0, 3.0)

@@ -135,7 +135,7 @@ def test_region_objects_and_json(spiral, spiral_partition):
     assert r.polygon.shape == (part.counts[3], 2)
     assert abs(r.area - part.areas()[3]) < 1e-15
     x = r.polygon.mean(axis=0, keepdims=True)
-    np.testing.assert_allclose(r(x), spiral.forward(x), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r(x), spiral.decision_function(x), rtol=0, atol=1e-12)
     doc = part.to_json()
     assert len(doc) == len(part) and set(doc[0]) == {"pattern", "polygon", "A", "c"}
     assert np.array(doc[0]["A"]).shape == (3, 2)

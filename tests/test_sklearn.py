@@ -224,7 +224,7 @@ def test_learning_rate_schedules_count_epochs(schedule, last_lr):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
-    assert clf._optimizer.lr == pytest.approx(last_lr, rel=1e-15)  # the rate of the 4th epoch (epoch index 3)
+    assert clf._lr == pytest.approx(last_lr, rel=1e-15)  # the rate of the 4th epoch (epoch index 3)
 
 
 def test_adaptive_divides_the_rate_by_five_when_stuck():
@@ -236,7 +236,7 @@ def test_adaptive_divides_the_rate_by_five_when_stuck():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
-    assert clf.n_iter_ == 6 and clf._optimizer.lr == pytest.approx(0.1 / 5 ** 2, rel=1e-12)
+    assert clf.n_iter_ == 6 and clf._lr == pytest.approx(0.1 / 5 ** 2, rel=1e-12)
 
 
 def test_regressor_multi_output_and_partial_fit():

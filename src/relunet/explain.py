@@ -15,8 +15,8 @@ forward and backward, and the weight gradients are checked against central diffe
 import numpy as np
 
 from .engine.errors import RelunetError
-from .engine.gradcheck import check_model
-from .engine.losses import LOSSES, TASK_LOSS
+from .gradcheck import check_model
+from .engine.losses import LOSSES
 
 
 def explain(model, x, label):
@@ -33,38 +33,35 @@ def explain(model, x, label):
     if len(x) != 1:
         raise RelunetError("explain takes one token")
     t = model.encode_labels(np.atleast_1d(label), "label")
-    lossf = LOSSES[TASK_LOSS[model.task]]()
-    zL = model.forward(x)
-    loss = lossf.forward(zL, t)
-    model.backward(lossf.backward())
+    lossf = LOSSES[model.loss]()
+    zL, tape = model.forward(x)
+    loss, dzL = lossf.value_and_grad(zL, t)
+    grads = model.backward(tape, dzL)
     layers = []
-    a = x[0]
     for i, lin in enumerate(model.linears):
-        z = a @ lin.W.T + lin.b
-        rec = {"l": i + 1, "input": a, "z": z, "W": lin.W.copy(), "b": lin.b.copy(),
-               "dW": lin.dW.copy(), "db": lin.db.copy(), "dz": lin.db.copy()}  # batch of one: dz = db
+        z = tape.z[i][0]
+        rec = {"l": i + 1, "input": tape.h[i][0], "z": z, "W": lin.W.copy(), "b": lin.b.copy(),
+               "dW": grads[2 * i], "db": grads[2 * i + 1], "dz": grads[2 * i + 1]}  # batch of one: dz = db
         if i < len(model.activations):
             act = model.activations[i]
-            h = act.forward(z[None])[0]
-            rec["h"] = h
+            rec["h"] = tape.h[i + 1][0]
             rec["activation"] = act.name
-            rec["mask"] = act.backward(np.ones((1, len(z))))[0]  # g'(z): the ReLU mask u(z) for ReLU
-            a = h
+            rec["mask"] = act.derivative(tape.z[i], tape.h[i + 1])[0]  # g'(z): the ReLU mask u(z) for ReLU
         layers.append(rec)
     for i in range(len(layers) - 1):
         layers[i]["dh"] = layers[i + 1]["W"].T @ layers[i + 1]["dz"]
     out = {"x": x[0], "label": np.atleast_1d(label)[0].item(), "layers": layers, "loss": loss, "task": model.task}
     if model.task == "classification":
-        out["f"] = lossf.f[0]
+        out["f"] = lossf.output(zL)[0]
         out["y_index"] = int(t[0])
     report = check_model(model, x, t)
     out["check"] = max(r["max_rel_error"] for r in report)
     out["check_report"] = [{k: r[k] for k in ("name", "max_rel_error")} for r in report]
     trial = model.copy()
     for lin, rec in zip(trial.linears, layers):
-        lin.W = lin.W - 0.1 * rec["dW"]
-        lin.b = lin.b - 0.1 * rec["db"]
-    out["step"] = {"lr": 0.1, "loss_after": lossf.forward(trial.forward(x), t)}
+        lin.W -= 0.1 * rec["dW"]
+        lin.b -= 0.1 * rec["db"]
+    out["step"] = {"lr": 0.1, "loss_after": lossf.value_and_grad(trial.forward(x)[0], t)[0]}
     return out
 
 

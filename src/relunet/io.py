@@ -98,7 +98,7 @@ def model_meta(model, box=None, training=None):
     """The JSON-able description of `model` stored beside its arrays."""
     meta = {
         "format": FORMAT, "version": FORMAT_VERSION,
-        "sizes": model.sizes, "activations": model.activation_names, "task": model.task,
+        "sizes": model.sizes, "activations": model.activation_names, "task": model.task, "loss": model.loss,
         "classes": None if model.classes is None else model.classes.tolist(),
         "dtype": model.dtype.name,
         "leaky_slope": next((a.slope for a in model.activations if hasattr(a, "slope")), None),

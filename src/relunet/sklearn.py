@@ -20,7 +20,6 @@ After fitting, ``model_`` is the relunet MLP itself (use it with relunet.pwl, th
 and ``coefs_``/``intercepts_`` are views of its weights in scikit-learn's (fan_in, fan_out) layout.
 """
 
-import copy
 import numbers
 import warnings
 
@@ -39,9 +38,9 @@ except ImportError:  # pragma: no cover - a future scikit-learn
 
 from .data import bounding_box
 from .engine.errors import DivergenceError
-from .engine.model import MLP, softmax
-from .engine.losses import LOSSES, TASK_LOSS, SoftmaxCrossEntropy
-from .engine.optim import SGD, Adam, make_schedule
+from .engine.model import MLP
+from .engine.losses import LOSSES, TASK_LOSS, softmax
+from .engine.optim import SGD, Adam, Momentum, make_schedule
 
 #: scikit-learn's activation names -> relunet's (the one place they are translated).
 ACTIVATION_NAMES = {"relu": "relu", "leaky_relu": "leaky_relu", "tanh": "tanh", "logistic": "sigmoid",
@@ -138,18 +137,6 @@ class _ReLUNetBase(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=self._np_dtype())
         return self.model_.decision_function(X)
 
-    def __getstate__(self):
-        # Pickle the weights and the optimizer state, not the caches of the last training batch that the
-        # layers keep for backward (they may be large, and joblib may memory-map them read-only).
-        state = super().__getstate__()
-        if "model_" in state:
-            model = self.model_.copy()
-            model.box, model.training = self.model_.box, self.model_.training
-            opt = copy.copy(self._optimizer)
-            opt.params = model.parameters()
-            state["model_"], state["_optimizer"] = model, opt
-        return state
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
@@ -229,14 +216,12 @@ class _ReLUNetBase(BaseEstimator):
         self.model_.training = {k: v for k, v in self.get_params().items()
                                 if isinstance(v, (str, int, float, bool, type(None)))}
         self.model_.training["hidden_layer_sizes"] = self._hidden_sizes()
-        params = self.model_.parameters()
         if self.solver == "sgd":
             mu = float(self.momentum)
-            self._optimizer = SGD(params, lr=self.learning_rate_init, momentum=mu,
-                                  nesterov=bool(self.nesterovs_momentum) and mu > 0)
+            self._optimizer = Momentum(mu, nesterov=bool(self.nesterovs_momentum) and mu > 0) if mu else SGD()
         else:
-            self._optimizer = Adam(params, lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
-                                   eps=self.epsilon)
+            self._optimizer = Adam(betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+        self._lr = float(self.learning_rate_init)
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             self._schedule = make_schedule("invscaling", power=self.power_t)
         elif self.solver == "sgd" and self.learning_rate == "step":
@@ -278,8 +263,8 @@ class _ReLUNetBase(BaseEstimator):
             for _ in range(epochs):
                 lr = self._schedule(self._lr0, self.n_iter_)
                 if self.learning_rate == "adaptive" and self.n_iter_:
-                    lr = self._optimizer.lr  # 'adaptive' divides the current rate by 5 (below)
-                self._optimizer.lr = lr
+                    lr = self._lr  # 'adaptive' divides the current rate by 5 (below)
+                self._lr = lr
                 loss = self._epoch(X, t, w, batch)
                 self.n_iter_ += 1
                 self.t_ += n
@@ -303,8 +288,8 @@ class _ReLUNetBase(BaseEstimator):
                     stopped = True
                     break
                 if self._no_improvement_count > self.n_iter_no_change:
-                    if self.learning_rate == "adaptive" and self.solver == "sgd" and self._optimizer.lr > 1e-6:
-                        self._optimizer.lr = self._optimizer.lr / 5.0
+                    if self.learning_rate == "adaptive" and self.solver == "sgd" and self._lr > 1e-6:
+                        self._lr = self._lr / 5.0
                         self._no_improvement_count = 0
                     else:
                         stopped = True
@@ -328,27 +313,27 @@ class _ReLUNetBase(BaseEstimator):
             X, t = np.take(X, order, axis=0), np.take(t, order, axis=0)
             w = None if w is None else w[order]
         saved = model.get_weights()
-        buffers = {}
+        params = model.parameters()
         total = 0.0
         with np.errstate(all="ignore"):
             for s in range(0, n, batch):
                 xb, tb = X[s:s + batch], t[s:s + batch]
                 wb = None if w is None else w[s:s + batch]
-                z = model.forward(xb, buffers)
+                z, tape = model.forward(xb)
                 loss, dz, sw = _weighted_loss(lossf, z, tb, wb)
                 if sw == 0:  # a batch of zero-weight rows carries no gradient
                     continue
                 penalty = 0.5 * alpha * sum(float(np.vdot(lin.W, lin.W)) for lin in model.linears) / sw
                 total += (loss + penalty) * len(xb)
-                model.backward(dz, buffers)
+                grads = model.backward(tape, dz)
                 opt.weight_decay = alpha / sw  # scikit-learn's alpha W / sum_B w
-                opt.step()
+                opt.step(params, grads, self._lr)
         loss = total / n
         if not np.isfinite(loss) or not all(np.all(np.isfinite(p)) for p in model.get_weights()):
             model.set_weights(saved)
             raise DivergenceError(
                 f"training diverged in epoch {self.n_iter_ + 1}: the loss became {loss} with learning rate "
-                f"{opt.lr:g}; scale the inputs or lower learning_rate_init (the model keeps its last finite weights)",
+                f"{self._lr:g}; scale the inputs or lower learning_rate_init (the model keeps its last finite weights)",
                 self.n_iter_ + 1)
         return loss
 
@@ -501,20 +486,8 @@ def _weighted_loss(lossf, z, t, w):
 
     Shapes: z (N, K); t (N,) class indices or (N, K) targets; w (N,) or None.
     """
-    loss = lossf.forward(z, t)
-    dz = lossf.backward()  # (prediction - target) / N
-    if w is None:
-        return loss, dz, float(len(z))
-    sw = float(w.sum())
-    if sw == 0:
-        return 0.0, dz, 0.0
-    if isinstance(lossf, SoftmaxCrossEntropy):  # l_n = logsumexp(z_n) - z_n[t_n]
-        m = z.max(axis=1)
-        per = np.log(np.exp(z - m[:, None]).sum(axis=1)) + m - z[np.arange(len(t)), t]
-    else:                                       # squared error: l_n = 1/2 sum_k (z_nk - t_nk)^2
-        per = 0.5 * np.einsum("nk,nk->n", lossf.r, lossf.r)
-    dz *= (w * (len(z) / sw)).astype(dz.dtype)[:, None]
-    return float(per @ w) / sw, dz, sw
+    loss, dz = lossf.value_and_grad(z, t, w)
+    return loss, dz, float(len(z) if w is None else w.sum())
 
 
 def _number(name, value, low=None, high=None, open_low=False):

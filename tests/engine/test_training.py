@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 import relunet
-from relunet.engine import MLP, SGD, Adam, DivergenceError, RelunetError, Trainer, fit
-from relunet.engine.layers import Linear
+from relunet.engine import LOSSES, MLP, SGD, Adam, DivergenceError, Momentum, RelunetError, Trainer, fit
 from relunet.engine.losses import SoftmaxCrossEntropy
-from relunet.engine.optim import InverseScaling, Step
+from relunet.engine.optim import make_schedule
 
 
 # ----------------------------------------------------------------------------- learning (the lecture's claims)
@@ -67,14 +66,13 @@ def test_same_seed_same_data_same_options_give_bit_identical_weights(options):
     assert not np.array_equal(model.get_weights()[0], runs[0][0])
 
 
-def _layered_sgd(model, X, t, order, lr, weight_decay):
+def _hand_sgd(model, X, y, order, lr, weight_decay=0.0):
     """Per-sample SGD done the slow, obvious way: forward, loss, backward, SGD.step for each token."""
-    opt = SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
-    lossf = relunet.engine.LOSSES["cross_entropy" if model.task == "classification" else "mse"]()
+    opt, params = SGD(weight_decay=weight_decay), model.parameters()
+    t = model.encode_labels(y)
     for i in order:
-        lossf.forward(model.forward(X[i:i + 1]), t[i:i + 1])
-        model.backward(lossf.backward())
-        opt.step()
+        z, tape = model.forward(X[i:i + 1])
+        opt.step(params, model.backward(tape, LOSSES[model.loss]().value_and_grad(z, t[i:i + 1])[1]), lr)
 
 
 @pytest.mark.parametrize("sizes,activation,task", [([2, 16, 3], "relu", "classification"),
@@ -83,40 +81,17 @@ def _layered_sgd(model, X, t, order, lr, weight_decay):
                                                    ([1, 12, 1], "relu", "regression"),
                                                    ([2, 3], "relu", "classification")])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-def test_fused_per_sample_path_equals_forward_backward_and_sgd_step(sizes, activation, task, weight_decay):
+@pytest.mark.parametrize("backend", ["reference", "auto"])
+def test_trainer_per_sample_sgd_equals_forward_backward_and_sgd_step(sizes, activation, task, weight_decay, backend):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, sizes[0]))
     y = rng.integers(0, sizes[-1], 60) if task == "classification" else rng.normal(size=60)
-    a = MLP(sizes, activation, task, seed=1)
-    b = MLP(sizes, activation, task, seed=1)
-    order = rng.integers(0, 60, 500)
-    t = a.encode_labels(y)
-    a.sgd_per_sample(np.ascontiguousarray(X), t, order, 0.05, weight_decay)
-    _layered_sgd(b, X, t, order, 0.05, weight_decay)
+    a, b = MLP(sizes, activation, task, seed=1), MLP(sizes, activation, task, seed=1)
+    fit(a, X, y, epochs=2, lr=0.05, weight_decay=weight_decay, seed=3, backend=backend)
+    draws = np.random.default_rng(3)
+    _hand_sgd(b, X, y, np.concatenate([draws.permutation(60), draws.permutation(60)]), 0.05, weight_decay)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-12, atol=1e-12)
-
-
-def test_fused_path_in_float32_follows_float64():
-    rng = np.random.default_rng(1)
-    X, y = rng.normal(size=(50, 2)), rng.integers(0, 3, 50)
-    a, b = MLP([2, 16, 3], dtype="float32", seed=2), MLP([2, 16, 3], seed=2)
-    b.set_weights(a.get_weights())
-    order = rng.integers(0, 50, 200)
-    a.sgd_per_sample(a.check_input(X), y, order, 0.05)
-    b.sgd_per_sample(X, y, order, 0.05)
-    assert a.linears[0].W.dtype == np.float32
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
-        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-4)
-
-
-def test_trainer_uses_the_fused_path_only_for_plain_per_sample_sgd():
-    X, y = relunet.make_dataset("xor", n=20, seed=0)
-    model = MLP([2, 4, 2])
-    assert Trainer(model, X, y).fused
-    assert not Trainer(model, X, y, batch_size=2).fused
-    assert not Trainer(model, X, y, optimizer="momentum").fused
-    assert not Trainer(model, X, y, optimizer="adam").fused
 
 
 # ----------------------------------------------------------------------------- stop rules and history
@@ -135,11 +110,12 @@ def test_epoch_loss_is_the_mean_of_the_losses_before_each_update():
     X, y = rng.normal(size=(6, 2)), np.array([0, 1, 0, 1, 1, 0])
     model, check = MLP([2, 3, 2], seed=0), MLP([2, 3, 2], seed=0)
     h = fit(model, X, y, epochs=1, batch_size=1, shuffle=False, lr=0.1)
-    lossf, opt, losses = SoftmaxCrossEntropy(), SGD(check.parameters(), lr=0.1), []
+    opt, losses = SGD(), []
     for i in range(6):
-        losses.append(lossf.forward(check.forward(X[i:i + 1]), y[i:i + 1]))
-        check.backward(lossf.backward())
-        opt.step()
+        z, tape = check.forward(X[i:i + 1])
+        loss, dz = SoftmaxCrossEntropy().value_and_grad(z, y[i:i + 1])
+        losses.append(loss)
+        opt.step(check.parameters(), check.backward(tape, dz), 0.1)
     assert h.loss[0] == pytest.approx(np.mean(losses), rel=1e-12)
 
 
@@ -185,9 +161,9 @@ def test_no_shuffle_visits_tokens_in_order():
     X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
     a, b = MLP([2, 3, 2], seed=0), MLP([2, 3, 2], seed=0)
     fit(a, X, y, epochs=1, shuffle=False)
-    b.sgd_per_sample(X, y, np.arange(10), 0.01)
+    _hand_sgd(b, X, y, np.arange(10), 0.01)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
-        np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_allclose(wa, wb, rtol=1e-13, atol=1e-15)
 
 
 def test_step_advances_single_updates_across_epochs():
@@ -232,49 +208,61 @@ def test_divergence_stops_with_a_clear_error_and_keeps_finite_weights(options):
 
 
 # ----------------------------------------------------------------------------- optimizers against hand-worked steps
-def _one_param(value, grad):
-    lin = Linear(1, 1)
-    lin.W = [[value]]
-    lin.dW[...] = grad
-    return lin
+def _one(value):
+    return [np.array([[value]]), np.array([0.0])]
 
 
 def test_sgd_momentum_and_nesterov_follow_pytorch_form():
-    lin = _one_param(1.0, 0.5)
-    opt = SGD(lin.parameters(), lr=0.1, momentum=0.9)
-    opt.step()                      # v = 0.5, W = 1 - 0.05
-    opt.step()                      # v = 0.9*0.5 + 0.5 = 0.95, W = 0.95 - 0.095
-    assert lin.W[0, 0] == pytest.approx(0.855, abs=1e-15)
-    lin = _one_param(1.0, 0.5)
-    opt = SGD(lin.parameters(), lr=0.1, momentum=0.9, nesterov=True)
-    opt.step()                      # v = 0.5, W = 1 - 0.1*(0.5 + 0.45)
-    assert lin.W[0, 0] == pytest.approx(0.905, abs=1e-15)
+    W = _one(1.0)
+    opt = Momentum(0.9)
+    opt.step(W, _one(0.5), 0.1)     # v = 0.5, W = 1 - 0.05
+    opt.step(W, _one(0.5), 0.1)     # v = 0.9*0.5 + 0.5 = 0.95, W = 0.95 - 0.095
+    assert W[0][0, 0] == pytest.approx(0.855, abs=1e-15)
+    assert opt.state["velocity"][0][0, 0] == pytest.approx(0.95)
+    W = _one(1.0)
+    Momentum(0.9, nesterov=True).step(W, _one(0.5), 0.1)  # v = 0.5, W = 1 - 0.1*(0.5 + 0.45)
+    assert W[0][0, 0] == pytest.approx(0.905, abs=1e-15)
 
 
 def test_weight_decay_applies_to_weights_only():
-    lin = _one_param(2.0, 0.0)
-    lin.b = [3.0]
-    SGD(lin.parameters(), lr=0.1, weight_decay=0.5).step()
-    assert lin.W[0, 0] == pytest.approx(2.0 - 0.1 * 0.5 * 2.0)
-    assert lin.b[0] == 3.0
+    params = [np.array([[2.0]]), np.array([3.0])]
+    SGD(weight_decay=0.5).step(params, _one(0.0), 0.1)
+    assert params[0][0, 0] == pytest.approx(2.0 - 0.1 * 0.5 * 2.0) and params[1][0] == 3.0
+    params = [np.array([[2.0]]), np.array([3.0])]
+    SGD(weight_decay=0.5, decay_scaling="batch").step(params, _one(0.0), 0.1, batch_len=4)
+    assert params[0][0, 0] == pytest.approx(2.0 - 0.1 * 0.5 * 2.0 / 4)  # scikit-learn's alpha W / batch
 
 
 def test_adam_first_steps_by_hand():
-    lin = _one_param(1.0, 0.2)
-    opt = Adam(lin.parameters(), lr=0.01)
-    opt.step()  # bias-corrected m = g, v = g^2: step = lr * g / (|g| + eps)
-    assert lin.W[0, 0] == pytest.approx(1.0 - 0.01 * 0.2 / (0.2 + 1e-8), abs=1e-15)
-    lin.dW[...] = -0.4
-    opt.step()
+    W, opt = _one(1.0), Adam()
+    opt.step(W, _one(0.2), 0.01)  # bias-corrected m = g, v = g^2: step = lr * g / (|g| + eps)
+    assert W[0][0, 0] == pytest.approx(1.0 - 0.01 * 0.2 / (0.2 + 1e-8), abs=1e-15)
+    opt.step(W, _one(-0.4), 0.01)
     m = (0.9 * 0.1 * 0.2 + 0.1 * -0.4) / (1 - 0.9 ** 2)
     v = (0.999 * 0.001 * 0.04 + 0.001 * 0.16) / (1 - 0.999 ** 2)
-    assert lin.W[0, 0] == pytest.approx(1.0 - 0.01 * 0.2 / (0.2 + 1e-8) - 0.01 * m / (math.sqrt(v) + 1e-8),
-                                        abs=1e-14)
+    assert W[0][0, 0] == pytest.approx(1.0 - 0.01 * 0.2 / (0.2 + 1e-8) - 0.01 * m / (math.sqrt(v) + 1e-8),
+                                       abs=1e-14)
+    assert opt.state["t"] == 2
+
+
+def test_adam_sklearn_eps_style_equals_scikit_learns_adam():
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer
+
+    rng = np.random.default_rng(0)
+    ours = [rng.normal(size=(3, 2)), rng.normal(size=3)]
+    theirs = [p.copy() for p in ours]
+    opt, ref = Adam(eps_style="sklearn"), AdamOptimizer(theirs, learning_rate_init=0.01)
+    for _ in range(5):
+        grads = [rng.normal(size=(3, 2)), rng.normal(size=3)]
+        opt.step(ours, grads, 0.01)
+        ref.update_params(theirs, grads)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
 def test_learning_rate_schedules():
-    assert InverseScaling(0.5)(0.1, 3) == pytest.approx(0.05)
-    assert Step(step_size=10, gamma=0.5)(0.1, 25) == pytest.approx(0.025)
+    assert make_schedule("invscaling", power=0.5)(0.1, 3) == pytest.approx(0.05)
+    assert make_schedule("step", step_size=10, gamma=0.5)(0.1, 25) == pytest.approx(0.025)
     X, y = relunet.make_dataset("xor", n=20, seed=0)
     h = fit(MLP([2, 4, 2]), X, y, epochs=4, lr=0.2, schedule="invscaling")
     assert h.lr == pytest.approx([0.2 / math.sqrt(e) for e in range(1, 5)])
@@ -316,8 +304,8 @@ def test_sampling_with_replacement_draws_tokens_independently():
     fit(a, X, y, epochs=3, shuffle="replacement", seed=4)
     draws = np.random.default_rng(4)
     for _ in range(3):
-        b.sgd_per_sample(X, y, draws.integers(0, 10, 10), 0.01)
+        _hand_sgd(b, X, y, draws.integers(0, 10, 10), 0.01)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
-        np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_allclose(wa, wb, rtol=1e-13, atol=1e-15)
     with pytest.raises(RelunetError, match="shuffle must be"):
         fit(a, X, y, epochs=1, shuffle="sometimes")

@@ -3,8 +3,10 @@
 A case fixes everything the contenders share: the network sizes, dtype, batch size, learning rate, the data
 (N, inputs) in a fixed visiting order, and the initial weights [W1, b1, W2, b2, ...] (W of shape (out, in)).
 Every contender starts from the same weights and makes the same number of plain-SGD updates over the same
-tokens in the same order (no shuffling), so the timed work is identical; runner.py checks that by comparing
-their weights after `check_steps` updates.
+tokens in the same order, so the timed work is identical; runner.py checks that by comparing their weights
+after `check_steps` updates. relunet shuffles as its users do (fit's default, shuffle=True, seed SEED); the
+others get that very permutation (Problem.order), which the Trainer draws as
+numpy.random.default_rng(SEED).permutation(n) at the start of its first epoch.
 
 Adding a case is one entry in CASES (kinds: "sgd" = training with plain SGD at `batch` tokens per update,
 "map" = class probabilities on a grid x grid decision map).
@@ -13,6 +15,9 @@ Adding a case is one entry in CASES (kinds: "sgd" = training with plain SGD at `
 from dataclasses import dataclass
 
 import numpy as np
+
+#: the Trainer's seed in every timed relunet run; the other contenders visit the tokens in its order
+SEED = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,10 @@ class Problem:
     def n_tokens(self):
         """Tokens used by one timed run (updates * batch)."""
         return self.updates * self.case.batch
+
+    def order(self, n):
+        """The order in which relunet's Trainer(seed=SEED, shuffle=True) visits n tokens in its first epoch."""
+        return np.random.default_rng(SEED).permutation(n)
 
 
 def initial_weights(sizes, dtype, rng):

@@ -1,23 +1,30 @@
-"""The contenders, in one registry (CONTENDERS): relunet, PyTorch, scikit-learn and the NumPy floor.
+"""The contenders, in one registry (CONTENDERS): relunet, PyTorch, JAX, scikit-learn, the NumPy floor and a
+hand-written Numba loop.
 
 Each contender's ``prepare(problem)`` returns a Runner (or None when it cannot run the case) with:
 
     reset()      put the case's initial weights back (not timed)
-    run()        the timed work: problem.updates SGD updates over the first problem.n_tokens tokens in order,
-                 or predict_proba on the grid (kind "map"); returns the map's probabilities or None
+    run()        the timed work: problem.updates SGD updates over the first problem.n_tokens tokens in the
+                 order problem.order(n) (relunet shuffles itself, to that order), or predict_proba on the
+                 grid (kind "map"); returns the map's probabilities or None
     steps(k)     k updates from the current weights (the trajectory check)
     weights()    [W1, b1, W2, b2, ...] as NumPy arrays, W of shape (out, in)
     note         what differs for this contender, or ""; comparable is False when its trajectory cannot match
 
-relunet runs through its public API only: ``relunet.fit`` for timing, ``relunet.Trainer`` for the
-trajectory check, ``MLP.predict_proba`` for the map.
+relunet runs through its public API only: ``relunet.fit`` (shuffle=True, its default) for timing,
+``relunet.Trainer`` for the trajectory check, ``MLP.predict_proba`` for the map. The others gather the
+tokens into that order once per timed run (inside the timing), as a user of theirs would.
+
+Each contender imports its library only when it runs (PyTorch, JAX, scikit-learn, SciPy for the floor,
+Numba for the loop): a missing one is left out with a note naming `pip install "relunet[bench]"`.
 """
 
 import importlib.util
 
 import numpy as np
 
-from . import floor
+from . import floor, numba_loop
+from .cases import SEED
 
 
 class Runner:
@@ -75,18 +82,17 @@ class RelunetRunner(Runner):
         if c.kind == "map":
             return self.model.predict_proba(p.X)
         n = p.n_tokens
-        # A real fit: one epoch over the tokens in order, plain SGD, `batch` tokens per update.
+        # A real fit: one epoch over the tokens, shuffled (the default), plain SGD, `batch` tokens per update.
         self.relunet.fit(self.model, p.X[:n], p.y[:n], epochs=1, batch_size=c.batch, optimizer="sgd", lr=c.lr,
-                         shuffle=False)
+                         shuffle=True, seed=SEED)
         return None
 
     def steps(self, k):
         p, c = self.problem, self.case
         n = k * c.batch
         trainer = self.relunet.Trainer(self.model, p.X[:n], p.y[:n], batch_size=c.batch, optimizer="sgd",
-                                       lr=c.lr, shuffle=False)
+                                       lr=c.lr, shuffle=True, seed=SEED)
         trainer.step(k)
-        self.fused = trainer.fused
 
     def weights(self):
         return self.model.get_weights()
@@ -134,7 +140,8 @@ class TorchRunner(Runner):
 
     def _train(self, n_updates):
         torch, model, opt, B = self.torch, self.model, self.opt, self.case.batch
-        X, y = self.X, self.y
+        idx = torch.from_numpy(self.problem.order(n_updates * B))
+        X, y = self.X[idx], self.y[idx]
         cross_entropy = torch.nn.functional.cross_entropy
         for s in range(0, n_updates * B, B):
             opt.zero_grad()
@@ -215,13 +222,12 @@ class SklearnRunner(Runner):
         p = self.problem
         if self.case.kind == "map":
             return self.clf.predict_proba(p.X)
-        n = p.n_tokens
-        self.clf.partial_fit(p.X[:n], p.y[:n])
+        self.steps(p.updates)
         return None
 
     def steps(self, k):
-        n = k * self.case.batch
-        self.clf.partial_fit(self.problem.X[:n], self.problem.y[:n])
+        order = self.problem.order(k * self.case.batch)
+        self.clf.partial_fit(self.problem.X[order], self.problem.y[order])
 
     def weights(self):
         out = []
@@ -258,11 +264,12 @@ class FloorRunner(Runner):
 
     def _train(self, n_updates):
         p, c = self.problem, self.case
-        n = n_updates * c.batch
+        order = p.order(n_updates * c.batch)
+        X, y = p.X[order], p.y[order]
         if c.batch == 1:
-            floor.sgd_per_sample(self.Was, p.X[:n], p.y[:n], c.lr)
+            floor.sgd_per_sample(self.Was, X, y, c.lr)
         else:
-            floor.sgd_minibatch(self.Ws, self.bs, p.X[:n], p.y[:n], c.lr, c.batch)
+            floor.sgd_minibatch(self.Ws, self.bs, X, y, c.lr, c.batch)
 
     def run(self):
         if self.case.kind == "map":
@@ -287,5 +294,109 @@ class Floor(Contender):
         return FloorRunner(problem)
 
 
+# --------------------------------------------------------------------------- JAX
+class JaxRunner(Runner):
+    """jax.jit over a lax.scan of the SGD step across the batches (CPU, the case's dtype): the whole run is
+    one compiled call. Its compilation happens in the untimed warm-up; a new number of updates recompiles."""
+
+    def __init__(self, problem):
+        super().__init__(problem)
+        import jax
+
+        if self.case.dtype == "float64":
+            jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+
+        self.jax, self.jnp = jax, jnp
+        lr, L = self.case.lr, len(self.case.sizes) - 1
+
+        def forward(params, x):
+            a = x
+            for i, (W, b) in enumerate(params):
+                a = a @ W.T + b
+                if i < L - 1:
+                    a = jnp.maximum(a, 0)
+            return a
+
+        def loss(params, x, y):
+            z = forward(params, x)
+            logp = z - jax.scipy.special.logsumexp(z, axis=1, keepdims=True)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+        def step(params, batch):
+            g = jax.grad(loss)(params, *batch)
+            return jax.tree_util.tree_map(lambda p, d: p - lr * d, params, g), None
+
+        self._train = jax.jit(lambda params, Xb, yb: jax.lax.scan(step, params, (Xb, yb))[0])
+        self._proba = jax.jit(lambda params, x: jax.nn.softmax(forward(params, x), axis=1))
+        self.reset()
+
+    def reset(self):
+        w = self.problem.weights
+        self.params = [(self.jnp.asarray(W), self.jnp.asarray(b)) for W, b in zip(w[0::2], w[1::2])]
+
+    def _run(self, k):
+        p, B = self.problem, self.case.batch
+        order = p.order(k * B)
+        Xb = p.X[order].reshape(k, B, -1)
+        yb = p.y[order].astype(np.int32).reshape(k, B)
+        self.params = self._train(self.params, Xb, yb)
+        self.jax.block_until_ready(self.params)
+
+    def run(self):
+        if self.case.kind == "map":
+            return np.asarray(self._proba(self.params, self.problem.X).block_until_ready())
+        self._run(self.problem.updates)
+        return None
+
+    def steps(self, k):
+        self._run(k)
+
+    def weights(self):
+        return [np.asarray(a) for W, b in self.params for a in (W, b)]
+
+
+class Jax(Contender):
+    name = "jax"
+    module = "jax"
+
+    def prepare(self, problem):
+        return JaxRunner(problem)
+
+
+# --------------------------------------------------------------------------- the Numba loop
+class NumbaLoopRunner(Runner):
+    def __init__(self, problem):
+        super().__init__(problem)
+        self.arrays = [np.array(a) for a in problem.weights]
+
+    def reset(self):
+        for a, a0 in zip(self.arrays, self.problem.weights):
+            a[...] = a0
+
+    def run(self):
+        self.steps(self.problem.updates)
+
+    def steps(self, k):
+        p = self.problem
+        numba_loop.sgd_per_sample(*self.arrays, p.X, p.y, p.order(k), self.case.lr)
+
+    def weights(self):
+        return [a.copy() for a in self.arrays]
+
+
+class NumbaLoop(Contender):
+    """Only per-sample SGD on one hidden ReLU layer: the loop is written for that network alone."""
+
+    name = "numba"
+    module = "numba"
+
+    def prepare(self, problem):
+        c = problem.case
+        if c.kind != "sgd" or c.batch != 1 or len(c.sizes) != 3:
+            return None
+        return NumbaLoopRunner(problem)
+
+
 #: The registry of contenders, in table order; relunet comes first and the ratios are relunet / each other.
-CONTENDERS = {c.name: c for c in (Relunet(), Torch(), Sklearn(), Floor())}
+CONTENDERS = {c.name: c for c in (Relunet(), Torch(), Jax(), Sklearn(), Floor(), NumbaLoop())}

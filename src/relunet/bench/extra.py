@@ -229,6 +229,10 @@ def playground_case(quick=False, contenders=None, seeds=None):
 
     Targets: at least 20 frames/s of a 100x100 map while training at least 20,000 samples/s; with the exact
     regions overlay on, at least 5 refreshes a second (issue 5)."""
+    import importlib.util
+
+    if importlib.util.find_spec("websockets") is None:
+        return [], ['playground: left out (its client needs websockets: pip install "relunet[bench]")']
     from ..playground.measure import measure_stream
 
     seconds = 2.0 if quick else 5.0
@@ -245,5 +249,70 @@ def playground_case(quick=False, contenders=None, seeds=None):
     return entries, lines
 
 
+_COMPILE_SCRIPT = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+import relunet
+t1 = time.perf_counter()
+X, y = relunet.make_dataset("spiral", n=200, classes=3, seed=0)
+for dtype in ("float64", "float32"):
+    model = relunet.MLP([2, 16, 3], dtype=dtype, seed=0)
+    relunet.fit(model, X, y, epochs=1, batch_size=1)
+    relunet.fit(model, X, y, epochs=1, batch_size=8)
+    model.predict_proba(X)
+t2 = time.perf_counter()
+print(t1 - t0, t2 - t1)
+"""
+
+
+def compile_case(quick=False, contenders=None, seeds=None):
+    """Numba's compilation, apart from the timings: a fresh process trains (float64 and float32, per-sample
+    and mini-batch) and predicts, first with an empty kernel cache (the first run after install), then again
+    from the cache; and `relunet demo` the same two ways. Targets: demo under 10 s fresh, 3 s cached;
+    `import relunet` under 0.5 s."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2])
+    entries, lines = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = os.path.join(tmp, "numba-cache")
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env.pop("RELUNET_BACKEND", None)
+
+        def timed(args, cwd=tmp):
+            t0 = time.perf_counter()
+            r = subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True)
+            if r.returncode:
+                raise RuntimeError(f"{' '.join(args)} failed: {r.stderr.strip()[-500:]}")
+            return time.perf_counter() - t0, r.stdout
+
+        first, out1 = timed(["-c", _COMPILE_SCRIPT])
+        cached, out2 = timed(["-c", _COMPILE_SCRIPT])
+        imp = float(out2.split()[0])
+        train_first, train_cached = float(out1.split()[1]), float(out2.split()[1])
+        import shutil
+
+        shutil.rmtree(cache, ignore_errors=True)
+        demo_first, _ = timed(["-m", "relunet", "demo", "--out", os.path.join(tmp, "demo1")])
+        demo_cached, _ = timed(["-m", "relunet", "demo", "--out", os.path.join(tmp, "demo2")])
+    entries += [_single("compile/import relunet", "s", imp),
+                _single("compile/train+predict first run", "s", train_first),
+                _single("compile/train+predict cached", "s", train_cached),
+                _single("compile/demo first run", "s", demo_first),
+                _single("compile/demo cached", "s", demo_cached)]
+    met = imp < 0.5 and demo_first < 10 and demo_cached < 3
+    lines.append(f"compile: import relunet {imp:.2f} s (target 0.5); training + prediction in a fresh process "
+                 f"{train_first:.1f} s with an empty kernel cache (JIT compilation), {train_cached:.2f} s cached; "
+                 f"relunet demo {demo_first:.1f} s first run (target 10), {demo_cached:.1f} s cached (target 3): "
+                 f"{'within targets' if met else 'OVER target'}")
+    return entries, lines
+
+
 #: The extra cases by name (run after the timed cases); each returns (JSON entries, report lines).
-EXTRAS = {"digits": digits_case, "memory": memory_case, "pwl": pwl_case, "playground": playground_case}
+EXTRAS = {"digits": digits_case, "memory": memory_case, "pwl": pwl_case, "playground": playground_case,
+          "compile": compile_case}

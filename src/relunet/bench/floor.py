@@ -13,7 +13,6 @@ Ws [(out, in), ...] and bs [(out,), ...], updated in place.
 import math
 
 import numpy as np
-from scipy.linalg import blas
 
 
 def sgd_per_sample(Was, X, y, lr):
@@ -22,6 +21,8 @@ def sgd_per_sample(Was, X, y, lr):
     Was are the augmented weights [W | b] (out, in + 1), C-contiguous: with a 1 appended to every input and
     hidden vector, one ?gemv computes W a + b and one ?ger updates W and b together (the fewest calls per step).
     """
+    from scipy.linalg import blas  # the floor's in-place rank-1 update; SciPy is in the [bench] extra
+
     dt = Was[0].dtype
     ger = blas.dger if dt == np.float64 else blas.sger
     L = len(Was)

@@ -6,7 +6,7 @@ for times (ms, s, MB) below 1 means relunet is faster (or smaller).
 
 import json
 
-RATIO_AGAINST = ("torch", "sklearn", "floor")
+RATIO_AGAINST = ("torch", "jax", "sklearn", "floor", "numba")
 
 
 def fmt(value, unit):
@@ -49,7 +49,8 @@ def ratio(entry, other):
 def machine_line(m):
     parts = [m.get("date", ""), m.get("cpu", ""), f"{m.get('cores')} cores", f"Python {m.get('python')}",
              f"NumPy {m.get('numpy')}"]
-    for key, label in (("scipy", "SciPy"), ("sklearn", "scikit-learn"), ("torch", "PyTorch")):
+    for key, label in (("scipy", "SciPy"), ("sklearn", "scikit-learn"), ("torch", "PyTorch"), ("jax", "JAX"),
+                       ("numba", "Numba")):
         if key in m:
             parts.append(f"{label} {m[key]}")
     parts.append(f"relunet {m.get('relunet')}")
@@ -67,7 +68,7 @@ def case_line(case, entry, checks):
 
 def table(document, checks=()):
     """A Markdown table of every case: medians (min-max) per contender and relunet's ratios."""
-    names = ["relunet", "torch", "sklearn", "floor"]
+    names = ["relunet"] + list(RATIO_AGAINST)
     present = [n for n in names if any(n in e["median"] for e in document["cases"])]
     ratios = [o for o in RATIO_AGAINST if o in present]
     head = ["case", "unit"] + present + [f"relunet/{o}" for o in ratios]

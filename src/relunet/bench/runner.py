@@ -9,6 +9,7 @@ agree to 1e-12 (float64) or 1e-6 (float32), so no contender is timed doing less 
 """
 
 import gc
+import importlib.util
 import os
 import platform
 import statistics
@@ -182,6 +183,10 @@ def _one_thread():
     import contextlib
 
     stack = contextlib.ExitStack()
+    if importlib.util.find_spec("scipy") is not None:
+        # SciPy's BLAS (the floor's, and the compiled kernels' mini-batch products) is a library of its own:
+        # load it now so that the limit below reaches it too.
+        import scipy.linalg.cython_blas  # noqa: F401
     try:
         from threadpoolctl import threadpool_limits
 
@@ -226,7 +231,8 @@ def run_bench(quick=False, cases=None, contenders=None, repeats=None, pause=None
     pause = (0.02 if quick else 0.1) if pause is None else pause
     result = BenchResult({"machine": {}, "cases": []})
     if missing:
-        result.notes.append(f"not installed, left out: {', '.join(missing)}")
+        result.notes.append(f"not installed, left out: {', '.join(missing)} (pip install \"relunet[bench]\" "
+                            f"installs every contender)")
     with _one_thread():
         result.document["machine"] = machine_info(active)
         print(report.machine_line(result.document["machine"]), file=out, flush=True)

@@ -1,18 +1,21 @@
-"""relunet bench: relunet's speed side by side with PyTorch, scikit-learn and a hand-written NumPy floor."""
+"""relunet bench: relunet's speed side by side with PyTorch, JAX, scikit-learn, a NumPy floor and a Numba loop."""
 
 import sys
 
 from ..engine.errors import RelunetError
 
-HELP = "measure training and inference speed against PyTorch, scikit-learn and a NumPy floor"
-DESCRIPTION = """Measure relunet's speed next to PyTorch (CPU), scikit-learn's MLPClassifier and a hand-written
-NumPy floor, on the same data, the same initial weights and the same number of updates.
+HELP = "measure training and inference speed against PyTorch, JAX, scikit-learn, a NumPy floor and a Numba loop"
+DESCRIPTION = """Measure relunet's speed next to PyTorch (CPU), JAX (jit + lax.scan, CPU), scikit-learn's
+MLPClassifier, a hand-written NumPy floor and a hand-written Numba loop (the compiled limit, per-sample SGD),
+on the same data, the same initial weights, the same shuffled order and the same number of updates.
+Needs the bench extra: pip install "relunet[bench]" (missing contenders are left out).
 
 Every contender runs in this process, interleaved, several repeats, BLAS and PyTorch on one thread. First a
 trajectory check: the weights after a few hundred identical updates must agree (1e-12 float64, 1e-6 float32).
-Then a table of medians (min-max) and the ratios relunet/torch, relunet/sklearn and relunet/floor, and the
-extra cases: digits accuracy, memory, the exact geometry's timings (pwl) and the playground's stream
-(a real server and WebSocket client). Exits 1 if the trajectory check fails.
+Then a table of medians (min-max) and relunet's ratio to each, and the extra cases: digits accuracy, memory,
+the exact geometry's timings (pwl), the playground's stream (a real server and WebSocket client) and the
+JIT compilation (compile: a fresh process with an empty kernel cache, then cached). Exits 1 if the
+trajectory check fails.
 
 examples:
   relunet bench --quick

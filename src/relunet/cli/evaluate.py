@@ -2,7 +2,7 @@
 
 import json
 
-from ..engine.metrics import evaluate
+from ..metrics import evaluate
 from ._common import add_data_arguments, load_data, load_model
 
 HELP = "print a model's loss and accuracy (or MSE and R^2) on data"

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..engine.activations import ACTIVATIONS
 from ..engine.errors import RelunetError
-from ..engine.gradcheck import check_model
+from ..gradcheck import check_model
 from ..engine.model import MLP
 from ._common import int_list, seed_type
 
@@ -24,7 +24,7 @@ TOLERANCE = 1e-6
 def add_arguments(p):
     p.add_argument("--sizes", default="2,16,3", help="layer sizes, inputs first (default 2,16,3)")
     p.add_argument("--activation", default="relu", choices=list(ACTIVATIONS))
-    p.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse"])
+    p.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse", "logistic", "poisson"])
     p.add_argument("--batch", type=int, default=5, help="tokens in the random batch (default 5)")
     p.add_argument("--seed", type=seed_type, default=0)
 
@@ -35,16 +35,21 @@ def run(args):
         raise RelunetError(f"--sizes needs at least inputs and outputs, got {args.sizes!r}")
     if args.batch < 1:
         raise RelunetError(f"--batch must be a positive integer, got {args.batch}")
-    task = "classification" if args.loss == "cross_entropy" else "regression"
-    if task == "classification" and sizes[-1] < 2:
+    task = "classification" if args.loss in ("cross_entropy", "logistic") else "regression"
+    if args.loss == "cross_entropy" and sizes[-1] < 2:
         raise RelunetError("cross-entropy needs at least 2 outputs")
     rng = np.random.default_rng(args.seed)
-    model = MLP(sizes, args.activation, task, seed=rng)
+    model = MLP(sizes, args.activation, task, seed=rng, loss=args.loss)
     for lin in model.linears:  # non-zero biases so no unit sits exactly on its hinge by construction
-        lin.b = rng.normal(0, 0.5, lin.out_features)
+        lin.b[...] = rng.normal(0, 0.5, lin.out_features)
     X = rng.normal(size=(args.batch, sizes[0]))
-    t = rng.integers(0, sizes[-1], args.batch) if task == "classification" else rng.normal(size=(args.batch, sizes[-1]))
-    report = check_model(model, X, t, args.loss)
+    if task == "classification":
+        t = rng.integers(0, len(model.classes), args.batch)
+    elif args.loss == "poisson":
+        t = rng.poisson(2.0, size=(args.batch, sizes[-1])).astype(float)
+    else:
+        t = rng.normal(size=(args.batch, sizes[-1]))
+    report = check_model(model, X, t)
     worst = max(r["max_rel_error"] for r in report)
     print(f"gradient check of {sizes} ({args.activation}, {args.loss}, batch {args.batch}, float64):")
     for r in report:

@@ -8,7 +8,7 @@ from ..engine.errors import DivergenceError, RelunetError
 from ..engine.model import MLP
 from ..engine.optim import OPTIMIZERS, SCHEDULES
 from ..engine.activations import ACTIVATIONS
-from ..engine.metrics import evaluate
+from ..metrics import evaluate
 from ..data import bounding_box
 from ..io import save
 from ._common import (add_data_arguments, check_drawable, check_output_paths, data_input, format_bytes, int_list,

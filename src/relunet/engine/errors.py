@@ -1,8 +1,5 @@
-"""Errors that name a user's mistake.
-
-`RelunetError` is a `ValueError`, so library users can catch the usual type; the command line catches it
-and prints its one sentence as ``relunet: error: ...`` with exit status 2.
-"""
+"""Errors that name a user's mistake. `RelunetError` is a ValueError, so library users catch the usual type;
+the command line prints its one sentence as ``relunet: error: ...`` with exit status 2."""
 
 
 class RelunetError(ValueError):
@@ -10,7 +7,7 @@ class RelunetError(ValueError):
 
 
 class DivergenceError(RelunetError):
-    """Training produced a NaN or infinite loss; the model keeps its last finite weights."""
+    """Training produced a NaN or infinite loss or weights; the model keeps its last finite weights."""
 
     def __init__(self, message, epoch):
         super().__init__(message)

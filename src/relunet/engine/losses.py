@@ -1,109 +1,101 @@
-"""Losses, as means over the batch, with their gradient dL/dz at the network's output excitation z.
+"""Losses at the network's output excitation z: the value L and its gradient dL/dz, in one registry.
 
-Why the output gradient is so simple: softmax + cross-entropy and identity + squared error are canonical
-pairs, so dL/dz is (prediction - target) / N. For one token the lecture writes it dL/dz_k = f_k - 1[y=k].
+Each loss pairs an output function f with a loss that makes the pair canonical, so a token's gradient is
+simply f - t: the lecture's dL/dz_k = f_k - 1[y=k] for softmax + cross-entropy. ``value_and_grad`` returns
+the (sample-weighted) batch mean L = sum_n w_n l_n / sum_n w_n and dL/dz_n = w_n (f_n - t_n) / sum_n w_n.
+Shapes: z (N, K); t (N,) class indices for cross-entropy, (N, K) numbers for the others.
 """
 
 import numpy as np
 
-from .errors import RelunetError
 
+class Loss:
+    """Base class: ``per_token(z, t)`` gives each token's loss l_n (N,) and its gradient dl_n/dz_n (N, K)."""
 
-def row_max(z):
-    """max_k z[n, k] for each row.  z: (N, K) -> (N,).
+    def value_and_grad(self, z, t, sample_weight=None):
+        """(L, dL/dz): the batch mean of the token losses, weighted by sample_weight (N,) when given."""
+        l, g = self.per_token(z, t)
+        w = np.ones(len(z), z.dtype) if sample_weight is None else np.asarray(sample_weight, z.dtype)
+        total = w.sum()
+        if total == 0:  # a batch of zero-weight tokens teaches nothing
+            return 0.0, np.zeros_like(g)
+        return float(w @ l / total), g * (w / total)[:, None]
 
-    NumPy reduces along a short last axis slowly (about 20 ns a row); along the first axis of the
-    transposed copy it runs at memory speed, copy included.
-    """
-    if z.shape[1] == 0:
-        return np.full(len(z), -np.inf, z.dtype)
-    return np.maximum.reduce(np.ascontiguousarray(z.T), axis=0)
-
-
-def row_sum(z):
-    """sum_k z[n, k] for each row, as the product z @ 1 (BLAS gemv: faster than a reduction).  (N, K) -> (N,)."""
-    if z.dtype not in (np.float32, np.float64):
-        return np.add.reduce(z, axis=1)
-    return np.dot(z, np.ones(z.shape[1], z.dtype))
-
-
-class SoftmaxCrossEntropy:
-    """L = mean_n [ logsumexp(z_n) - z_n[y_n] ] = mean_n -log f_{y_n},  f = softmax(z).
-
-    Shapes: z (N, K) logits, y (N,) integer class indices in [0, K). backward() returns
-    dL/dz = (f - onehot(y)) / N, of shape (N, K).
-    """
-
-    name = "cross_entropy"
-
-    def forward(self, z, y):
-        """The mean loss (a float); keeps f = softmax(z) for backward."""
-        n = len(z)
-        # Work on the transposed copy (K, N): NumPy is slow along a short last axis (the K classes) and
-        # fast along the first; f is kept as its transposed view, (N, K).
-        fT = z.T.copy()  # always a copy (ascontiguousarray would return z itself for one row)
-        m = np.maximum.reduce(fT, axis=0) if len(fT) else np.full(n, -np.inf, z.dtype)
-        fT -= m
-        np.exp(fT, out=fT)
-        s = np.add.reduce(fT, axis=0)
-        fT /= s
-        # log-sum-exp stays finite for any finite z: log sum exp(z) = m + log sum exp(z - m).
-        lse = np.log(s)
-        lse += m
-        lse -= z[self._rows(n), y]
-        loss = float(np.add.reduce(lse) / n) if n else float("nan")
-        self.f, self.y = fT.T, y
-        return loss
-
-    def backward(self):
-        dz = np.copy(self.f, order="C")
-        dz[self._rows(len(self.y)), self.y] -= 1.0
-        dz /= len(self.y)
-        return dz
-
-    def _rows(self, n):
-        rows = getattr(self, "_rows_cache", None)
-        if rows is None or len(rows) != n:
-            rows = self._rows_cache = np.arange(n)
-        return rows
-
-    @staticmethod
-    def correct(z, y):
-        """How many rows of z have their largest entry at y."""
-        return int(np.count_nonzero(z.argmax(axis=1) == y))
-
-
-class MeanSquaredError:
-    """L = mean_n 1/2 sum_k (z_nk - y_nk)^2; dL/dz = (z - y) / N.
-
-    The factor 1/2 makes the gradient the lecture's prediction - target; the reported "MSE" metric is
-    mean((z - y)^2) without it. Shapes: z (N, K), y (N, K) (or (N,) when K = 1).
-    """
-
-    name = "mse"
-
-    def forward(self, z, y):
-        y = y.reshape(z.shape)
-        r = z - y
-        self.r = r
-        return float(0.5 * np.einsum("nk,nk->", r, r) / len(r))
-
-    def backward(self):
-        return self.r / len(self.r)
-
-    @staticmethod
-    def correct(z, y):
+    def correct(self, z, t):
+        """How many tokens the outputs get right (0 for regression losses)."""
         return 0
 
 
-#: Losses by name: the CLI and model files look names up here only.
-LOSSES = {cls.name: cls for cls in (SoftmaxCrossEntropy, MeanSquaredError)}
-#: The loss each task trains with.
+class SoftmaxCrossEntropy(Loss):
+    """f = softmax(z); l_n = -log f_{n, y_n} = logsumexp(z_n) - z_{n, y_n}; dl_n/dz_n = f_n - onehot(y_n)."""
+
+    name = "cross_entropy"
+    def output(self, z): return softmax(z)
+
+    def per_token(self, z, t):
+        m = z.max(axis=1, keepdims=True)
+        e = np.exp(z - m)  # shifted by the row's largest z: no overflow for any finite z
+        s = e.sum(axis=1, keepdims=True)
+        rows = np.arange(len(z))
+        g = e / s
+        g[rows, t] -= 1.0
+        return np.log(s[:, 0]) + m[:, 0] - z[rows, t], g
+
+    def correct(self, z, t): return int(np.count_nonzero(z.argmax(axis=1) == t))
+
+
+class MeanSquaredError(Loss):
+    """f = z; l_n = 1/2 sum_k (z_nk - t_nk)^2; dl_n/dz_n = z_n - t_n.
+
+    The 1/2 makes the gradient the lecture's prediction - target (scikit-learn's squared loss is this / K);
+    the reported "MSE" metric is mean((z - t)^2) without it.
+    """
+
+    name = "mse"
+    def output(self, z): return z
+
+    def per_token(self, z, t):
+        r = z - t.reshape(z.shape)
+        return 0.5 * np.einsum("nk,nk->n", r, r), r
+
+
+class Logistic(Loss):
+    """f = sigmoid(z) per output; l_n = sum_k -t log f - (1 - t) log(1 - f) = softplus(z) - t z; dl/dz = f - t.
+
+    For binary (one output) and multi-label targets t in {0, 1}; a token is correct when all its outputs are.
+    """
+
+    name = "logistic"
+    def output(self, z): return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+    def per_token(self, z, t):
+        t = t.reshape(z.shape)
+        return (np.logaddexp(0, z) - t * z).sum(axis=1), self.output(z) - t
+
+    def correct(self, z, t): return int(np.count_nonzero(np.all((z > 0) == (t.reshape(z.shape) > 0.5), axis=1)))
+
+
+class Poisson(Loss):
+    """f = exp(z), a Poisson mean; l_n = sum_k t log(t / f) - t + f (half the deviance, as scikit-learn's
+    MLPRegressor(loss="poisson")); dl/dz = f - t."""
+
+    name = "poisson"
+    def output(self, z): return np.exp(z)
+
+    def per_token(self, z, t):
+        t, f = t.reshape(z.shape), np.exp(z)
+        t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0.0)
+        return (t_log_t - t * z - t + f).sum(axis=1), f - t
+
+
+def softmax(z):
+    """Row-wise softmax, stable for any finite z.  z: (N, K) -> f: (N, K), rows summing to 1."""
+    z = np.asarray(z, dtype=np.result_type(z, np.float32))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+#: Losses by name (model files and the CLI look names up here), each task's default, and what each task allows.
+LOSSES = {cls.name: cls for cls in (SoftmaxCrossEntropy, MeanSquaredError, Logistic, Poisson)}
 TASK_LOSS = {"classification": "cross_entropy", "regression": "mse"}
-
-
-def get_loss(name):
-    try:
-        return LOSSES[name]()
-    except (KeyError, TypeError):
-        raise RelunetError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}") from None
+TASK_LOSSES = {"classification": ("cross_entropy", "logistic"), "regression": ("mse", "poisson")}

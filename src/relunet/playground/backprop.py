@@ -13,7 +13,7 @@ the trace shows exactly what training computes.
 
 import numpy as np
 
-from ..engine.losses import LOSSES, TASK_LOSS
+from ..engine.losses import LOSSES
 
 
 def trace_token(model, x, target, lr, weight_decay=0.0):
@@ -27,26 +27,23 @@ def trace_token(model, x, target, lr, weight_decay=0.0):
     cls = model.task == "classification"
     x = np.asarray(x, float).reshape(1, -1)
     t = np.array([target]) if cls else np.array([[float(target)]])
-    lossf = LOSSES[TASK_LOSS[model.task]]()
-    layers, a = [], x
-    for i, lin in enumerate(model.linears):
-        z = lin.forward(a)
-        rec = {"layer": i + 1, "a_in": a[0].copy(), "z": z[0].copy()}
+    lossf = LOSSES[model.loss]()
+    z, tape = model.forward(x)
+    layers = []
+    for i in range(len(model.linears)):
+        rec = {"layer": i + 1, "a_in": tape.h[i][0].copy(), "z": tape.z[i][0].copy()}
         if i < len(model.activations):
-            a = model.activations[i].forward(z)
-            rec["h"], rec["activation"] = a[0].copy(), model.activations[i].name
+            rec["h"], rec["activation"] = tape.h[i + 1][0].copy(), model.activations[i].name
         layers.append(rec)
-    loss = lossf.forward(z, t)
-    f = lossf.f[0].copy() if cls else z[0].copy()
-    dz = lossf.backward()
+    loss, dz = lossf.value_and_grad(z, t)
+    f = lossf.output(z)[0].copy()
+    # The chain rule layer by layer, as MLP.backward does it, keeping every intermediate for the trace.
     for i in range(len(model.linears) - 1, -1, -1):
-        lin = model.linears[i]
         layers[i]["dz"] = dz[0].copy()
-        dh = lin.backward(dz)
-        layers[i]["dW"], layers[i]["db"] = lin.dW.copy(), lin.db.copy()
+        dh, layers[i]["dW"], layers[i]["db"] = model.linears[i].backward(tape.h[i], dz)
         if i > 0:
             layers[i - 1]["dh"] = dh[0].copy()
-            dz = model.activations[i - 1].backward(dh)
+            dz = model.activations[i - 1].backward(dh, tape.z[i - 1], tape.h[i])
     for rec, lin in zip(layers, model.linears):
         rec["W"], rec["b"] = lin.W.copy(), lin.b.copy()
         rec["dW_step"] = -lr * (rec["dW"] + weight_decay * lin.W)
@@ -54,8 +51,8 @@ def trace_token(model, x, target, lr, weight_decay=0.0):
         lin.W += rec["dW_step"]
         lin.b += rec["db_step"]
     z_after = model.decision_function(x)
-    loss_after = lossf.forward(z_after, t)
-    f_after = lossf.f[0] if cls else z_after[0]
+    loss_after = lossf.value_and_grad(z_after, t)[0]
+    f_after = lossf.output(z_after)[0]
     return {"type": "trace", "task": model.task, "x": x[0].tolist(), "target": target, "lr": lr,
             "weight_decay": weight_decay, "f": f.tolist(), "loss": loss, "f_after": f_after.tolist(),
             "loss_after": loss_after, "layers": layers}

@@ -4,7 +4,8 @@
 
 B trains in lockstep with the session's run A: after every slice of A, B takes as many updates as it needs
 to have seen as many tokens (epochs x training points) as A, so batch 1 and batch 32 are compared at equal
-data, not at equal updates. B restarts whenever A does (reset, new seed, new data). With every frame the page
+data, not at equal updates. B restarts whenever A does (reset, new seed, new network); when the data change, both
+keep their weights and go on from the epoch they are in. With every frame the page
 gets B's map (a MAP or CURVE frame flagged TWIN, see frames.py) and a "metrics_b" message for its curves.
 """
 
@@ -49,7 +50,13 @@ class Twin:
         sizes = [session.model.sizes[0]] + [layer.units for layer in self.layers] + [session.model.sizes[-1]]
         self.model = MLP(sizes, [layer.activation for layer in self.layers], c.task, seed=c.seed)
         self.view = self.model.astype("float32")
-        self.trainer, self.status = None, None
+        self.trainer, self.status, self.counts = None, None, (0, 0)
+
+    def data_changed(self):
+        """New training points: a new Trainer on them later, from the epoch and update counts reached (as A)."""
+        if self.trainer is not None:
+            self.counts = (self.trainer.epoch, self.trainer.updates)
+        self.trainer = None
 
     def _ensure_trainer(self, session):
         if self.trainer is None:
@@ -59,7 +66,8 @@ class Twin:
             c = session.config
             self.trainer = Trainer(self.model, Xtr, ytr, optimizer=self.optimizer, lr=self.lr, momentum=c.momentum,
                                    weight_decay=c.weight_decay, batch_size=self.batch_size, schedule=c.schedule,
-                                   seed=np.random.default_rng([c.seed, 0]))
+                                   seed=np.random.default_rng([c.seed, self.counts[1]]))
+            self.trainer.epoch, self.trainer.updates = self.counts
         return self.trainer
 
     def progress(self):

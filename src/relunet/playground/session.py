@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import DATASETS, bounding_box, make_dataset, read_csv
 from ..engine.errors import DivergenceError, RelunetError
-from ..engine.metrics import evaluate_encoded
+from ..metrics import evaluate_encoded
 from ..engine.model import MLP
 from ..engine.optim import make_schedule
 from ..engine.train import Trainer
@@ -123,7 +123,7 @@ class Session:
     def _data_changed(self):
         self.trainer = None
         if self.twin is not None:
-            self.twin.restart(self)
+            self.twin.data_changed()
         self._forget_trace()        # the traced token may be gone
         if self._n_outputs() != self.model.n_outputs:
             self._build_model()     # a new class (or the last point of one gone): one output per class
@@ -189,7 +189,6 @@ class Session:
                 opt.momentum = c.momentum
             t.optimizer = opt
         t.epoch, t.updates = self.epoch, self.updates
-        t.optimizer.lr = t.schedule(t.lr0, t.epoch)
         self._optimizer = (self.model, c.optimizer, t.optimizer)
         self.trainer = t
         return t
@@ -433,15 +432,13 @@ class Session:
                 t.set_optimizer(new.optimizer, new.lr, new.momentum, new.weight_decay)
                 self._optimizer = (self.model, new.optimizer, t.optimizer)
             if new.lr != old.lr:
-                t.lr0 = new.lr
-                t.optimizer.lr = t.schedule(new.lr, t.epoch)
+                t.lr = new.lr
             if new.weight_decay != old.weight_decay:
                 t.optimizer.weight_decay = new.weight_decay
             if new.batch_size != old.batch_size:
                 t.batch_size = new.batch_size
             if new.schedule != old.schedule:
                 t.schedule = make_schedule(new.schedule)
-                t.optimizer.lr = t.schedule(t.lr0, t.epoch)
         except RelunetError:
             self.config = old
             raise
@@ -646,7 +643,7 @@ class Session:
                 if point.label >= self.model.n_outputs:
                     raise RelunetError(f"class {point.label} is not one of the model's {self.model.n_outputs} classes")
                 x, target = [point.x, point.y], int(point.label)
-            lr = self.trainer.optimizer.lr if self.trainer else c.lr
+            lr = self.trainer.lr if self.trainer else c.lr
             out = trace_token(self.model.copy(), np.array(x), target, lr, c.weight_decay)
             out["layers"] = [{k: _jsonable(v) for k, v in r.items()} for r in out["layers"]]
             return out
@@ -798,7 +795,7 @@ class Session:
             pos = 0 if t is None else t.epoch_position
             out = {"type": "metrics", "run": self.run, "epoch": self.epoch, "updates": self.updates,
                    "epoch_float": self.epoch + pos / n_train, "updates_per_s": ups, "samples_per_s": sps,
-                   "lr": t.optimizer.lr if t is not None else c.lr, "playing": self.playing, "status": self.status,
+                   "lr": t.lr if t is not None else c.lr, "playing": self.playing, "status": self.status,
                    "train": self._evaluate(Xtr, ytr), "test": self._evaluate(Xte, yte)}
             return out
 

@@ -11,7 +11,7 @@ Shapes: box [x0, x1, y0, y1]; grids (res * res, 2); maps (res, res).
 
 import numpy as np
 
-from ..engine.model import softmax
+from ..engine.losses import softmax
 
 
 def grid(box, res):

@@ -45,7 +45,7 @@ def train_same_width(f, interval, pieces, epochs=200, lr=0.01, seed=0, n=None):
     # Zero biases would put every kink at x = 0, outside or at the edge of most intervals, leaving
     # a nearly linear network that gradient descent struggles to bend; spread the kinks over [a, b].
     W = model.linears[0].W[:, 0]
-    model.linears[0].b = -W * np.random.default_rng(seed).uniform(a, b, len(W))
+    model.linears[0].b[...] = -W * np.random.default_rng(seed).uniform(a, b, len(W))
     fit(model, x[:, None], f(x), epochs=epochs, batch_size=32, optimizer="adam", lr=lr, seed=seed)
     return model
 

@@ -1,0 +1,571 @@
+"""The Numba-compiled loops behind relunet.kernels (imported only when a kernel is first needed).
+
+Every network, whatever its depth, arrives as ONE flat parameter buffer P = [W1, b1, W2, b2, ...] (each W
+row-major (out, in)), with `sizes` (L + 1 widths), `woff`/`boff` (where each W and b starts) and `uoff`
+(where each layer's units start in the per-token buffers Z, H, D). One compiled signature per dtype then
+serves every depth and width: nothing is recompiled when the network changes.
+
+The maths is the reference's (relunet.engine), token by token:
+
+    z_l = W_l a_l + b_l,  h_l = g(z_l) (hidden layers),  f = softmax(z_L) or z_L (squared error)
+    dz_L = (f - t) * s_n     s_n = 1 / batch_len, or w_n / sum of the batch's w (sample weights; batch_len
+                             is then that sum, and a batch of zero weights gives a zero gradient)
+    dh_{l-1} = W_l^T dz_l  (W before its update),  dz_{l-1} = dh_{l-1} * g'(z_{l-1})   (ReLU'(0) = 0)
+    dW_l += dz_l a_l^T,  db_l += dz_l;  L2: dW += wd W (decay_scaling "batch": wd W / batch_len), never on b
+
+then one optimizer step per batch (SGD; momentum and Nesterov in PyTorch's form; Adam, PyTorch's or
+scikit-learn's placement of eps). With batch size 1 and plain SGD the update is fused into the backward
+pass (no gradient buffer), the lecture's per-sample SGD.
+
+fastmath: only "reassoc", "contract" and "nsz", so that sums may be reordered and fused into FMAs as BLAS
+does (results agree with the reference to rounding); NaN and infinities still propagate, which is how
+the Trainer sees a divergence.
+"""
+
+import importlib.util
+import math
+
+import numpy as np
+from numba import njit
+
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
+
+FASTMATH = {"reassoc", "contract", "nsz"}
+
+RELU, LEAKY_RELU, TANH, SIGMOID, IDENTITY = 0, 1, 2, 3, 4
+CROSS_ENTROPY, MSE = 0, 1
+SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
+EPS_PYTORCH, EPS_SKLEARN = 0, 1
+#: rows per block of the forward kernel: a block of hidden activations stays in cache
+ROWS = 512
+#: indices as unsigned integers: Numba then skips the negative-index fix-up (which stops vectorisation)
+U = np.uintp
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _activate(kind, slope, z, h):
+    """h = g(z), element-wise."""
+    n = z.shape[0]
+    if kind == RELU:
+        for i in range(n):
+            h[i] = 0.0 if z[i] <= 0.0 else z[i]  # NaN stays NaN
+    elif kind == LEAKY_RELU:
+        for i in range(n):
+            h[i] = z[i] * slope if z[i] <= 0.0 else z[i]
+    elif kind == TANH:
+        for i in range(n):
+            h[i] = math.tanh(z[i])
+    elif kind == SIGMOID:
+        for i in range(n):  # 0.5 (1 + tanh(z / 2)): the logistic function without overflow, as the reference
+            h[i] = 0.5 * (1.0 + math.tanh(0.5 * z[i]))
+    else:
+        for i in range(n):
+            h[i] = z[i]
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _derivative(kind, slope, z, h, d):
+    """d <- d * g'(z), in place (g' read off z or h)."""
+    n = z.shape[0]
+    if kind == RELU:
+        for i in range(n):
+            if not z[i] > 0.0:  # u(z): ReLU'(0) = 0
+                d[i] = 0.0
+    elif kind == LEAKY_RELU:
+        for i in range(n):
+            if not z[i] > 0.0:
+                d[i] *= slope
+    elif kind == TANH:
+        for i in range(n):
+            d[i] *= 1.0 - h[i] * h[i]
+    elif kind == SIGMOID:
+        for i in range(n):
+            d[i] *= h[i] * (1.0 - h[i])
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _output_delta(loss, z, ti, tv_row, scale, d):
+    """The token's loss, whether it is classified correctly, and d = dL/dz * scale.
+
+    Cross-entropy: L = logsumexp(z) - z_y, dL/dz = softmax(z) - 1[y=k]. Squared error: L = 1/2 |z - t|^2,
+    dL/dz = z - t."""
+    K = z.shape[0]
+    if loss == CROSS_ENTROPY:
+        m = z[0]
+        best = 0
+        for k in range(1, K):
+            if z[k] > m:
+                m = z[k]
+                best = k
+        s = 0.0
+        for k in range(K):
+            e = math.exp(z[k] - m)
+            d[k] = e
+            s += e
+        value = math.log(s) + m - z[ti]
+        inv = 1.0 / s
+        for k in range(K):
+            d[k] = d[k] * inv * scale
+        d[ti] -= scale
+        return value, 1 if best == ti else 0
+    value = 0.0
+    for k in range(K):
+        r = z[k] - tv_row[k]
+        value += r * r
+        d[k] = r * scale
+    return 0.5 * value, 0
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
+    """One optimizer step on P[k0:k1] with gradient G[k0:k1] + wd P (wd = 0 for biases).
+
+    Adam: P -= step * m / (c sqrt(v) + eps), where step and c hold the bias corrections."""
+    if opt == SGD:
+        for k in range(k0, k1):
+            P[k] -= lr * (G[k] + wd * P[k])
+    elif opt == MOMENTUM:
+        for k in range(k0, k1):
+            v = mu * S1[k] + (G[k] + wd * P[k])
+            S1[k] = v
+            P[k] -= lr * v
+    elif opt == NESTEROV:
+        for k in range(k0, k1):
+            g = G[k] + wd * P[k]
+            v = mu * S1[k] + g
+            S1[k] = v
+            P[k] -= lr * (g + mu * v)
+    else:
+        for k in range(k0, k1):
+            g = G[k] + wd * P[k]
+            m = b1 * S1[k] + (1.0 - b1) * g
+            v = b2 * S2[k] + (1.0 - b2) * (g * g)
+            S1[k] = m
+            S2[k] = v
+            P[k] -= step * m / (c * math.sqrt(v) + eps)
+
+
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
+def _g(kind, slope, one, half, z):
+    """h = g(z) for one unit (one, half: 1 and 0.5 in the parameters' dtype)."""
+    if kind == RELU:
+        return z if z > 0 else z - z  # 0, and NaN stays NaN
+    if kind == LEAKY_RELU:
+        return z if z > 0 else z * slope
+    if kind == TANH:
+        return math.tanh(z)
+    if kind == SIGMOID:
+        return half * (one + math.tanh(half * z))
+    return z
+
+
+@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
+def _dg(kind, slope, one, d, z, h):
+    """d * g'(z) for one unit (ReLU'(0) = 0; leaky ReLU'(0) = slope)."""
+    if kind == RELU:
+        return d if z > 0 else d - d
+    if kind == LEAKY_RELU:
+        return d if z > 0 else d * slope
+    if kind == TANH:
+        return d * (one - h * h)
+    if kind == SIGMOID:
+        return d * (h * (one - h))
+    return d
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw, fp, ip):
+    """Per-sample training (batch size 1) over the tokens X[order]; returns (loss sum, correct, updates, t).
+
+    fp (float64): lr, momentum, beta1, beta2, eps, weight_decay. ip (int64): loss, optimizer, eps_style,
+    decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights.
+    ti: (N,) class indices (cross-entropy); tv: (N, K) targets (squared error). P, S1, S2 are updated in place.
+    slopes: in P's dtype. Everything is indexed in flat buffers (no array views in the loop: each view
+    costs reference counting), and plain SGD is fused into the backward pass.
+    """
+    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    L = sizes.shape[0] - 1
+    dt = P.dtype
+    # the settings in the parameters' dtype, so that float32 arithmetic stays float32 (and vectorises)
+    cs = np.empty(10, dt)
+    cs[:6] = fp[:6]
+    lr, mu, b1, b2, eps, wd = cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
+    cs[6] = 1.0
+    cs[7] = 0.5
+    cs[8] = 0.0
+    cs[9] = fp[0] * fp[5]
+    one, half, zero, lr_wd0 = cs[6], cs[7], cs[8], cs[9]
+    n0 = sizes[0]
+    units = uoff[L]
+    A = np.empty(n0 + units, dt)  # the token x, then h of each hidden layer (layer l's h at n0 + uoff[l])
+    Z = np.empty(units, dt)
+    D = np.empty(units, dt)
+    fused = opt == SGD
+    G = np.zeros(0 if fused else P.shape[0], dt)
+    K = sizes[L]
+    oo = uoff[L - 1]
+    loss_sum = 0.0
+    correct = 0
+    for q in range(order.shape[0]):
+        r = order[q]
+        w = sw[r] if weighted else 1.0
+        for j in range(n0):
+            A[U(j)] = X[r, j]
+        # ---- forward: z = W a + b, h = g(z)
+        for l in range(L):
+            n_in, n_out, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            ai = 0 if l == 0 else n0 + uoff[l - 1]
+            hidden = l < L - 1
+            kind = acts[l] if hidden else IDENTITY
+            slope = slopes[l] if hidden else zero
+            for i in range(n_out):
+                s = P[U(bo + i)]
+                rw = wo + i * n_in
+                for j in range(n_in):
+                    s += P[U(rw + j)] * A[U(ai + j)]
+                Z[U(uo + i)] = s
+                if hidden:
+                    A[U(n0 + uo + i)] = _g(kind, slope, one, half, s)
+        # ---- the loss and dL/dz at the output, into D
+        if loss == CROSS_ENTROPY:
+            y = ti[r]
+            m = Z[U(oo)]
+            best = 0
+            for k in range(1, K):
+                if Z[U(oo + k)] > m:
+                    m = Z[U(oo + k)]
+                    best = k
+            tot = 0.0
+            for k in range(K):
+                e = math.exp(Z[U(oo + k)] - m)
+                D[U(oo + k)] = e
+                tot += e
+            value = math.log(tot) + m - Z[U(oo + y)]
+            inv = 1.0 / tot
+            for k in range(K):
+                D[U(oo + k)] *= inv
+            D[U(oo + y)] -= one
+            if best == y:
+                correct += 1
+        else:
+            value = 0.0
+            for k in range(K):
+                d = Z[U(oo + k)] - tv[r, k]
+                value += d * d
+                D[U(oo + k)] = d
+            value *= 0.5
+        if weighted:
+            loss_sum += value * w
+            if not w > 0.0:  # a token of weight 0 teaches nothing
+                for k in range(K):
+                    D[U(oo + k)] = zero
+        else:
+            loss_sum += value
+        lr_wd = lr_wd0
+        if decay_batch and weighted and w > 0.0:  # decay / batch_len, and batch_len is the token's weight
+            cs[9] = fp[0] * fp[5] / w
+            lr_wd = cs[9]
+        # ---- backward, from the top layer down
+        for l in range(L - 1, -1, -1):
+            n_in, n_out, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            ai = 0 if l == 0 else n0 + uoff[l - 1]
+            if l > 0:  # dh = W^T dz with W before its update, into the layer below's D
+                up = uoff[l - 1]
+                for j in range(n_in):
+                    D[U(up + j)] = zero
+                for i in range(n_out):
+                    di = D[U(uo + i)]
+                    rw = wo + i * n_in
+                    for j in range(n_in):
+                        D[U(up + j)] += P[U(rw + j)] * di
+            if fused:  # W <- W - lr (dz a^T + wd W), b <- b - lr dz
+                for i in range(n_out):
+                    gi = lr * D[U(uo + i)]
+                    rw = wo + i * n_in
+                    if lr_wd != zero:
+                        for j in range(n_in):
+                            P[U(rw + j)] -= gi * A[U(ai + j)] + lr_wd * P[U(rw + j)]
+                    else:
+                        for j in range(n_in):
+                            P[U(rw + j)] -= gi * A[U(ai + j)]
+                    P[U(bo + i)] -= gi
+            else:  # dW = dz a^T, db = dz
+                for i in range(n_out):
+                    di = D[U(uo + i)]
+                    rw = wo + i * n_in
+                    for j in range(n_in):
+                        G[U(rw + j)] = di * A[U(ai + j)]
+                    G[U(bo + i)] = di
+            if l > 0:  # dz of the layer below = dh * g'(z)
+                up = uoff[l - 1]
+                kind = acts[l - 1]
+                slope = slopes[l - 1]
+                for j in range(n_in):
+                    D[U(up + j)] = _dg(kind, slope, one, D[U(up + j)], Z[U(up + j)], A[U(n0 + up + j)])
+        if fused:
+            continue
+        t += 1
+        cs[6] = fp[0]
+        cs[7] = 1.0
+        if opt == ADAM:
+            bc1 = 1.0 - fp[2] ** t
+            bc2 = 1.0 - fp[3] ** t
+            if eps_style == EPS_PYTORCH:  # lr m_hat / (sqrt(v_hat) + eps)
+                cs[6] = fp[0] / bc1
+                cs[7] = 1.0 / math.sqrt(bc2)
+            else:  # scikit-learn: lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+                cs[6] = fp[0] * math.sqrt(bc2) / bc1
+        step, c = cs[6], cs[7]
+        if decay_batch and weighted and w > 0.0:
+            cs[6] = fp[5] / w
+        else:
+            cs[6] = fp[5]
+        wd_eff = cs[6]
+        for l in range(L):
+            wo, bo = woff[l], boff[l]
+            _update(P, G, S1, S2, wo, bo, wd_eff, opt, lr, mu, step, c, eps, b1, b2)
+            _update(P, G, S1, S2, bo, bo + sizes[l + 1], zero, opt, lr, mu, step, c, eps, b1, b2)
+    return loss_sum, correct, order.shape[0], t
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
+    """out (N, K) <- softmax(z_L) (cross-entropy) or z_L.
+
+    Rows go through in blocks of ROWS, layer by layer (z = A W^T as one product, then bias and activation
+    in place while the block is in cache); use_blas as in train_batched."""
+    L = sizes.shape[0] - 1
+    dt = P.dtype
+    N = X.shape[0]
+    width = 0
+    for l in range(1, L + 1):
+        width = max(width, sizes[l])
+    rows = min(ROWS, max(N, 1))
+    za = np.empty(rows * width, dt)
+    zb = np.empty(rows * width, dt)
+    K = sizes[L]
+    for r0 in range(0, N, rows):
+        n = min(rows, N - r0)
+        A = X[r0:r0 + n]
+        for l in range(L):
+            n_i, n_o, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
+            Z = (za if l % 2 == 0 else zb)[:n * n_o].reshape(n, n_o)
+            mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z)
+            for r in range(n):
+                for i in range(n_o):
+                    Z[r, i] += P[bo + i]
+                if l < L - 1:
+                    _activate(acts[l], slopes[l], Z[r], Z[r])
+            A = Z
+        for r in range(n):
+            a = A[r]
+            f = out[r0 + r]
+            if loss == CROSS_ENTROPY:
+                m = a[0]
+                for k in range(1, K):
+                    m = max(m, a[k])
+                s = 0.0
+                for k in range(K):
+                    e = math.exp(a[k] - m)
+                    f[k] = e
+                    s += e
+                inv = 1.0 / s
+                for k in range(K):
+                    f[k] *= inv
+            else:
+                for k in range(K):
+                    f[k] = a[k]
+
+
+# ----------------------------------------------------------------------------- mini-batches as matrices
+# The three products of a batch, written twice: loops (always available) and BLAS through np.dot (which
+# Numba routes to SciPy's BLAS, so only when SciPy is installed). A run-time flag picks one: one compiled
+# (and cached) train_batched serves both, and a cache made with SciPy still runs after SciPy is removed.
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nt_loops(A, W, Z):
+    """Z (n, out) = A (n, in) W^T, W (out, in)."""
+    for r in range(A.shape[0]):
+        for i in range(W.shape[0]):
+            s = Z.dtype.type(0.0)
+            for j in range(W.shape[1]):
+                s += A[r, j] * W[i, j]
+            Z[r, i] = s
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_tn_loops(D, A, G):
+    """G (out, in) = D^T A, D (n, out), A (n, in)."""
+    G[:, :] = 0.0
+    for r in range(D.shape[0]):
+        for i in range(D.shape[1]):
+            d = D[r, i]
+            for j in range(A.shape[1]):
+                G[i, j] += d * A[r, j]
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nn_loops(D, W, E):
+    """E (n, in) = D (n, out) W (out, in)."""
+    E[:, :] = 0.0
+    for r in range(D.shape[0]):
+        for i in range(D.shape[1]):
+            d = D[r, i]
+            for j in range(W.shape[1]):
+                E[r, j] += d * W[i, j]
+
+
+if HAVE_SCIPY:
+    @njit(cache=True, error_model="numpy")
+    def mm_nt_blas(A, W, Z):
+        np.dot(A, W.T, Z)
+
+    @njit(cache=True, error_model="numpy")
+    def mm_tn_blas(D, A, G):
+        np.dot(D.T, A, G)
+
+    @njit(cache=True, error_model="numpy")
+    def mm_nn_blas(D, W, E):
+        np.dot(D, W, E)
+else:  # np.dot cannot even be compiled without SciPy; use_blas is then always False
+    mm_nt_blas, mm_tn_blas, mm_nn_blas = mm_nt_loops, mm_tn_loops, mm_nn_loops
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nt(use_blas, A, W, Z):
+    if use_blas:
+        mm_nt_blas(A, W, Z)
+    else:
+        mm_nt_loops(A, W, Z)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_tn(use_blas, D, A, G):
+    if use_blas:
+        mm_tn_blas(D, A, G)
+    else:
+        mm_tn_loops(D, A, G)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def mm_nn(use_blas, D, W, E):
+    if use_blas:
+        mm_nn_blas(D, W, E)
+    else:
+        mm_nn_loops(D, W, E)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip):
+    """train() for batches of more than one token: each batch's forward and backward pass as matrix
+    products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result;
+    use_blas picks BLAS (only when SciPy is installed) or the compiled loops for the products."""
+    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    L = sizes.shape[0] - 1
+    dt = P.dtype
+    cs = np.empty(8, dt)
+    cs[:6] = fp[:6]
+    lr, mu, b1, b2, eps, wd = cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
+    units = uoff[L]
+    B = min(batch, max(order.shape[0], 1))
+    n_in0 = sizes[0]
+    Xb = np.empty(B * n_in0, dt)
+    Zb = np.empty(B * units, dt)
+    Hb = np.empty(B * units, dt)
+    Db = np.empty(B * units, dt)
+    G = np.zeros(P.shape[0], dt)
+    K = sizes[L]
+    n_tok = order.shape[0]
+    loss_sum = 0.0
+    correct = 0
+    updates = 0
+    for s0 in range(0, n_tok, batch):
+        s1 = min(s0 + batch, n_tok)
+        n = s1 - s0
+        wsum = 0.0
+        if weighted:
+            for q in range(s0, s1):
+                wsum += sw[order[q]]
+        A0 = Xb[:n * n_in0].reshape(n, n_in0)
+        for q in range(n):  # gather the batch (contiguous rows for the products)
+            A0[q, :] = X[order[s0 + q]]
+        A = A0
+        for l in range(L):
+            n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            W = P[wo:wo + n_o * n_i].reshape(n_o, n_i)
+            Z = Zb[n * uo:n * (uo + n_o)].reshape(n, n_o)
+            mm_nt(use_blas, A, W, Z)
+            for r in range(n):
+                for i in range(n_o):
+                    Z[r, i] += P[bo + i]
+            if l < L - 1:
+                H = Hb[n * uo:n * (uo + n_o)].reshape(n, n_o)
+                for r in range(n):
+                    _activate(acts[l], slopes[l], Z[r], H[r])
+                A = H
+        uo = uoff[L - 1]
+        Z = Zb[n * uo:n * (uo + K)].reshape(n, K)
+        D = Db[n * uo:n * (uo + K)].reshape(n, K)
+        batch_loss = 0.0
+        for r in range(n):
+            tok = order[s0 + r]
+            if weighted:
+                scale = sw[tok] / wsum if wsum > 0.0 else 0.0
+            else:
+                scale = 1.0 / n
+            value, ok = _output_delta(loss, Z[r], ti[tok] if loss == CROSS_ENTROPY else 0, tv[tok], scale, D[r])
+            if weighted:
+                if wsum > 0.0:
+                    batch_loss += value * sw[tok]
+            else:
+                batch_loss += value
+            correct += ok
+        loss_sum += batch_loss
+        for l in range(L - 1, -1, -1):
+            n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
+            D = Db[n * uo:n * (uo + n_o)].reshape(n, n_o)
+            if l > 0:
+                up = uoff[l - 1]
+                A = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
+            else:
+                A = A0
+            mm_tn(use_blas, D, A, G[wo:wo + n_o * n_i].reshape(n_o, n_i))
+            for i in range(n_o):
+                G[bo + i] = 0.0
+            for r in range(n):
+                for i in range(n_o):
+                    G[bo + i] += D[r, i]
+            if l > 0:  # dH = dZ W (W before its update), then dZ of the layer below = dH * g'(z)
+                up = uoff[l - 1]
+                E = Db[n * up:n * (up + n_i)].reshape(n, n_i)
+                mm_nn(use_blas, D, P[wo:wo + n_o * n_i].reshape(n_o, n_i), E)
+                Zl = Zb[n * up:n * (up + n_i)].reshape(n, n_i)
+                Hl = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
+                for r in range(n):
+                    _derivative(acts[l - 1], slopes[l - 1], Zl[r], Hl[r], E[r])
+        updates += 1
+        t += 1
+        cs[6] = fp[0]
+        cs[7] = 1.0
+        if opt == ADAM:
+            bc1 = 1.0 - fp[2] ** t
+            bc2 = 1.0 - fp[3] ** t
+            if eps_style == EPS_PYTORCH:
+                cs[6] = fp[0] / bc1
+                cs[7] = 1.0 / math.sqrt(bc2)
+            else:
+                cs[6] = fp[0] * math.sqrt(bc2) / bc1
+        step, c = cs[6], cs[7]
+        bl = wsum if weighted else n
+        if decay_batch and bl > 0.0:
+            cs[6] = fp[5] / bl
+        else:
+            cs[6] = fp[5]
+        wd_eff = cs[6]
+        cs[7] = 0.0
+        zero = cs[7]
+        for l in range(L):
+            wo, bo = woff[l], boff[l]
+            _update(P, G, S1, S2, wo, bo, wd_eff, opt, lr, mu, step, c, eps, b1, b2)
+            _update(P, G, S1, S2, bo, bo + sizes[l + 1], zero, opt, lr, mu, step, c, eps, b1, b2)
+    return loss_sum, correct, updates, t

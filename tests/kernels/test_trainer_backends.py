@@ -1,0 +1,121 @@
+"""The engine's Trainer gives the same run with the compiled kernels as with the reference engine
+(backend="kernel" vs backend="reference"): weights after 200 updates, the history's loss and accuracy, the
+optimizer's state, and a run that switches backend half way."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import relunet
+from relunet.engine.activations import LeakyReLU
+from relunet.engine.optim import Adam
+
+ACTS = ["relu", "leaky_relu", "tanh", "sigmoid", "identity"]
+
+
+def _error(a, b):
+    return max(float(np.max(np.abs(x - y))) / max(1.0, float(np.max(np.abs(y)))) for x, y in zip(a, b))
+
+
+def _setup(d):
+    rng = np.random.default_rng(d["seed"])
+    regression = d["loss"] == "mse"
+    sizes = list(d["widths"])
+    if not regression:
+        sizes[-1] = max(2, sizes[-1])
+    n = 30
+    X = rng.standard_normal((n, sizes[0]))
+    y = rng.standard_normal((n, sizes[-1])) if regression else np.arange(n) % sizes[-1]
+    act = LeakyReLU(0.2) if d["act"] == "leaky_relu" else d["act"]
+    w = rng.uniform(0.5, 1.5, n) if d["weighted"] else None
+
+    def trainer(backend, **extra):
+        model = relunet.MLP(sizes, activation=act, task="regression" if regression else "classification",
+                            dtype=d["dtype"], seed=d["seed"])
+        if d["optimizer"] == "adam":
+            opt = Adam(eps_style=d["eps_style"], weight_decay=d["weight_decay"], decay_scaling=d["decay_scaling"])
+        else:
+            opt = d["optimizer"]
+        return relunet.Trainer(model, X, y, optimizer=opt, lr=1e-3 if d["optimizer"] == "adam" else 0.01,
+                               weight_decay=d["weight_decay"], decay_scaling=d["decay_scaling"],
+                               batch_size=d["batch"], seed=d["seed"], sample_weight=w, backend=backend, **extra)
+
+    return trainer
+
+
+runs = st.fixed_dictionaries({
+    "widths": st.lists(st.integers(1, 64), min_size=2, max_size=5),
+    "act": st.sampled_from(ACTS),
+    "loss": st.sampled_from(["cross_entropy", "mse"]),
+    "optimizer": st.sampled_from(["sgd", "momentum", "nesterov", "adam"]),
+    "eps_style": st.sampled_from(["pytorch", "sklearn"]),
+    "weight_decay": st.sampled_from([0.0, 1e-3]),
+    "decay_scaling": st.sampled_from(["constant", "batch"]),
+    "batch": st.sampled_from([1, 5, 30]),
+    "weighted": st.booleans(),
+    "dtype": st.just("float64"),
+    "seed": st.integers(0, 1000),
+})
+
+
+@settings(max_examples=20)
+@given(runs)
+def test_kernel_and_reference_trainers_agree_after_200_updates(d):
+    make = _setup(d)
+    ref, ker = make("reference"), make("kernel")
+    with np.errstate(all="ignore"):
+        try:
+            ref.step(200)
+        except relunet.DivergenceError:
+            return  # a run that blows up is not asked to agree to rounding
+    ker.step(200)
+    assert _error(ker.model.parameters(), ref.model.parameters()) <= 1e-12
+    assert ker.updates == ref.updates == 200
+    assert len(ker.history) == len(ref.history)
+    for a, b in zip(ker.history.loss, ref.history.loss):
+        assert abs(a - b) <= 1e-12 * max(1.0, abs(b))
+    assert ker.history.accuracy == ref.history.accuracy
+    for name in ("velocity", "m", "v"):
+        if name in ref.optimizer.state:
+            assert _error(ker.optimizer.state[name], ref.optimizer.state[name]) <= 1e-12
+    assert ker.optimizer.state.get("t") == ref.optimizer.state.get("t")
+
+
+@settings(max_examples=8)
+@given(runs.map(lambda d: dict(d, dtype="float32", weighted=False)))
+def test_float32_kernel_trainer_follows_the_reference(d):
+    make = _setup(d)
+    ref, ker = make("reference"), make("kernel")
+    with np.errstate(all="ignore"):
+        try:
+            ref.step(200)
+        except relunet.DivergenceError:
+            return
+    ker.step(200)
+    assert all(p.dtype == np.float32 for p in ker.model.parameters())
+    assert _error(ker.model.parameters(), ref.model.parameters()) <= 1e-4
+
+
+def test_switching_backend_mid_run_keeps_the_optimizer_state():
+    for opt in ("momentum", "nesterov", "adam"):
+        d = dict(widths=[2, 9, 7, 3], act="tanh", loss="cross_entropy", optimizer=opt, eps_style="pytorch",
+                 weight_decay=1e-3, decay_scaling="constant", batch=4, weighted=False, dtype="float64", seed=3)
+        make = _setup(d)
+        whole, mixed = make("reference"), make("kernel")
+        whole.step(200)
+        mixed.step(70)
+        mixed.backend = "reference"
+        mixed.step(60)
+        mixed.backend = "kernel"
+        mixed.step(70)
+        assert _error(mixed.model.parameters(), whole.model.parameters()) <= 1e-12
+        assert mixed.history.loss and abs(mixed.history.loss[-1] - whole.history.loss[-1]) <= 1e-12
+
+
+def test_forward_kernel_equals_predict_proba():
+    X, y = relunet.make_dataset("spiral", n=300, classes=3, seed=0)
+    model = relunet.MLP([2, 16, 16, 3], activation=["relu", "sigmoid"], seed=1)
+    relunet.fit(model, X, y, epochs=2, backend="reference")
+    config = relunet.kernels.KernelConfig((("relu", 0.0), ("sigmoid", 0.0)))
+    np.testing.assert_allclose(relunet.kernels.forward(config, model.parameters(), X), model.predict_proba(X),
+                               rtol=1e-12, atol=1e-14)
