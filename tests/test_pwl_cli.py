@@ -160,7 +160,8 @@ def test_draw_exact_and_plots(models, tmp_path):
     lin = relunet.MLP([2, 3], seed=0)
     fig, ax = plt.subplots()
     draw_exact(ax, lin, [-2, 2, -2, 2])
-    assert any("power diagram" in t.get_text() for t in ax.texts)
+    assert any("convex cell" in t.get_text() for t in ax.texts)
+    assert not any("power diagram" in t.get_text() for t in ax.texts)
     plt.close(fig)
     from relunet.pwl.plot import draw_knots
 

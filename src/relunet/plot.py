@@ -1,7 +1,9 @@
 """Pictures of a network (matplotlib, drawn off-screen with the Agg canvas: no display needed).
 
-- decision regions: each class its colour, confidence as shading, the data on top, and optionally the
-  hinge line w_j x + b_j = 0 of every first-layer unit (where that unit's ReLU bends);
+- decision regions: each class its colour, confidence as shading, the data on top, the exact decision
+  boundary, and optionally the hinge line w_j x + b_j = 0 of every first-layer unit (where that unit's
+  ReLU bends), with a legend that names them; for the linear classifier argmax(Wx + b) the view widens
+  until every class's convex cell is in sight;
 - loss and accuracy curves from a training History;
 - for 1-D regression: the data, the fitted piece-wise linear curve and its breakpoints.
 """
@@ -60,7 +62,10 @@ def region_image(model, box, resolution=300):
     return img.reshape(resolution, resolution, 3)
 
 
-def draw_hinges(ax, model, box, color="#333333", alpha=0.45):
+HINGE_COLOR = "#333333"
+
+
+def draw_hinges(ax, model, box, color=HINGE_COLOR, alpha=0.8):
     """Draw the line w_j . x + b_j = 0 of every first-layer unit across the box (2-input models)."""
     if model.depth < 2 or model.n_inputs != 2:
         return 0
@@ -76,7 +81,7 @@ def draw_hinges(ax, model, box, color="#333333", alpha=0.45):
             xs = -(w2 * ys + bj) / w1
         else:
             continue
-        ax.plot(xs, ys, color=color, lw=0.8, alpha=alpha, ls="--")
+        ax.plot(xs, ys, color=color, lw=0.9, alpha=alpha, ls="--")
         drawn += 1
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -92,30 +97,117 @@ def draw_points(ax, X, y, classes=None, hollow=False):
                    else colour, linewidths=0.7, label=f"class {c}", zorder=3)
 
 
-def draw_regions(ax, model, X=None, y=None, box=None, resolution=300, hinges=True, exact=True, title=None):
-    """Decision regions of a 2-input classifier on `ax`, with data and hinge lines.
+def draw_regions(ax, model, X=None, y=None, box=None, resolution=300, hinges=True, exact=True, title=None,
+                 legend="upper right"):
+    """Decision regions of a 2-input classifier on `ax`, with data, hinge lines and a legend naming them.
 
     With exact=True, the exact region outlines and decision boundary (relunet.pwl) are drawn over the
-    sampled shading for piece-wise linear networks.
+    sampled shading for piece-wise linear networks. For the linear classifier argmax(Wx + b) the box
+    widens (data box dotted) until every class that wins anywhere shows its cell, and the title says so.
+    legend: where the legend goes (a matplotlib location), or None for none. Returns the box drawn.
     """
     if model.task != "classification" or model.n_inputs != 2:
         raise RelunetError(f"decision regions need a classifier with 2 inputs; this model is {model.sizes} "
                            f"({model.task})")
     box = _box(model, X, box)
+    note = ""
+    data_box = box
+    if model.depth == 1:
+        box, note = linear_cells_box(model, box)
     ax.imshow(region_image(model, box, resolution), origin="lower", extent=box, aspect="auto",
               interpolation="nearest")
-    if exact:
-        _draw_exact(ax, model, box)
-    if hinges:
-        draw_hinges(ax, model, box)
+    drew_exact = exact and _draw_exact(ax, model, box)
+    drew_hinges = bool(hinges and draw_hinges(ax, model, box))
+    if box != data_box:
+        x0, x1, y0, y1 = data_box
+        ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], ls=":", color="#555555", lw=1)
     if X is not None:
         draw_points(ax, X, y, model.classes)
     ax.set_xlim(box[0], box[1])
     ax.set_ylim(box[2], box[3])
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
-    if title:
-        ax.set_title(title)
+    if title or note:
+        ax.set_title("\n".join(t for t in (title, note) if t), fontsize=10)
+    if legend:
+        add_legend(ax, model.classes if X is not None else (), hinges=drew_hinges, boundary=drew_exact,
+                   edges=drew_exact and model.depth > 2, first_layer=model.depth > 2, data_box=box != data_box,
+                   loc=legend)
+    return box
+
+
+def add_legend(ax, classes=(), hinges=False, boundary=False, edges=False, first_layer=False, data_box=False,
+               loc="upper right"):
+    """A legend that names what the picture shows: the data classes, the exact decision boundary, the
+    hinge lines and region edges (proxy handles, so it does not depend on how they were drawn)."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker="o", markerfacecolor=PALETTE[i % len(PALETTE)], markeredgecolor="k",
+                      label=f"class {c}") for i, c in enumerate(classes)]
+    if boundary:
+        handles.append(Line2D([], [], color="black", lw=2, label="decision boundary (exact)"))
+    if hinges:
+        which = "first-layer unit" if first_layer else "hidden unit"
+        handles.append(Line2D([], [], color=HINGE_COLOR, lw=0.9, ls="--",
+                              label=f"hinge line w_j x + b_j = 0 of each {which}"))
+    if edges:
+        handles.append(Line2D([], [], color=(0.2, 0.2, 0.2, 0.5), lw=0.6, label="edges of the linear regions"))
+    if data_box:
+        handles.append(Line2D([], [], color="#555555", lw=1, ls=":", label="the data's area"))
+    if handles:
+        ax.legend(handles=handles, loc=loc, fontsize=7, framealpha=0.85)
+
+
+def linear_cells_box(model, box, grow=2.0, steps=8):
+    """(box, note): the smallest of box, box widened 2x, 4x, ... around its centre in which every class of
+    the linear classifier argmax(Wx + b) that wins anywhere has a cell of visible area (exact cells,
+    relunet.pwl), and a note naming the classes that win nowhere in the original box."""
+    from .pwl.boundary import decision_boundary
+
+    def winners(b):
+        cells = decision_boundary(model, b).cells
+        area = {}
+        for k, _, poly in cells:
+            area[k] = area.get(k, 0.0) + abs(float(np.sum(poly[:, 0] * np.roll(poly[:, 1], -1)
+                                                          - np.roll(poly[:, 0], -1) * poly[:, 1]))) / 2
+        pure = _pure_class(model, b)
+        if pure is not None:
+            area[pure] = (b[1] - b[0]) * (b[3] - b[2])
+        full = (b[1] - b[0]) * (b[3] - b[2])
+        return {k for k, a in area.items() if a > 0.01 * full}
+
+    K = model.n_outputs
+    here = winners(box)
+    if len(here) == K:
+        return box, ""
+    cx, cy = (box[0] + box[1]) / 2, (box[2] + box[3]) / 2
+    rx, ry = (box[1] - box[0]) / 2, (box[3] - box[2]) / 2
+    wide, seen = box, here
+    for i in range(1, steps + 1):
+        f = grow ** i
+        wide = [cx - f * rx, cx + f * rx, cy - f * ry, cy + f * ry]
+        seen = winners(wide)
+        if len(seen) == K:
+            break
+    names = lambda ks: ", ".join(f"class {model.classes[k]}" for k in sorted(ks))  # noqa: E731
+    missing = set(range(K)) - here
+    note = f"{names(missing)} {'wins' if len(missing) == 1 else 'win'} nowhere near the data"
+    if seen - here:
+        note += "; zoomed out to show every class's convex cell"
+    never = set(range(K)) - seen
+    if never:
+        note += f"; {names(never)} {'wins' if len(never) == 1 else 'win'} nowhere at all"
+        if not seen - here:
+            wide = box
+    return (wide if seen - here else box), note
+
+
+def _pure_class(model, box):
+    """The class that wins in the whole box when no boundary crosses it, else None."""
+    x0, x1, y0, y1 = box
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    top = model.decision_function(corners).argmax(axis=1)
+    return int(top[0]) if np.all(top == top[0]) else None
 
 
 def _draw_exact(ax, model, box):
@@ -124,7 +216,9 @@ def _draw_exact(ax, model, box):
         return False
     from .pwl.plot import draw_exact
 
-    draw_exact(ax, model, box, hinges=False, tint=False)
+    # In a two-layer net the region edges are the hinge lines themselves (drawn dashed by draw_hinges);
+    # deeper nets also bend where later units switch, so their edges are drawn.
+    draw_exact(ax, model, box, hinges=False, tint=False, regions=model.depth > 2)
     return True
 
 

@@ -30,6 +30,8 @@ COMMANDS = {
     "approx": ".approx",
     "export": ".export",
     "bench": ".bench",
+    "exercise": ".exercise",
+    "animate": ".animate",
 }
 
 

@@ -69,7 +69,6 @@ def run(args):
         draw_regions(ax, model, X, y, box=box, title=(
             f"linear classifier: {acc:.0%} correct" if name == "linear" else
             f"two-layer ReLU net (2-{HIDDEN}-2): {acc:.0%} correct"))
-        ax.legend(loc="upper right", fontsize=8)
         paths[name] = os.path.join(out, f"{name}_regions.png")
         save_figure(fig, paths[name])
         save(model, os.path.join(out, f"{name}.npz"))

@@ -34,7 +34,8 @@ MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
 
 #: Modules that extend the session (importing one calls `register`); imported when the first Session is made.
-EXTENSIONS = ("relunet.playground.lecture", "relunet.playground.compare")
+EXTENSIONS = ("relunet.playground.lecture", "relunet.playground.compare",
+              "relunet.playground.exercise_handlers")
 #: message type -> handler(session, message) -> list of replies, or None for [session.state()]
 HANDLERS = {}
 #: functions(session) -> list of extra items (dicts, frames) sent with every full frame (see render)

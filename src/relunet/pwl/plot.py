@@ -115,14 +115,11 @@ def draw_exact(ax, model, box=None, *, partition=None, boundary=None, regions=Tr
         ax.add_collection(LineCollection(bnd.segments, colors="black", linewidths=boundary_width))
         if len(bnd.junctions):
             ax.plot(bnd.junctions[:, 0], bnd.junctions[:, 1], "o", color="black", ms=5)
-    if not hidden_layers(model):
-        from .power import power_diagram
-
-        if model.task == "classification":
-            pd = power_diagram(model)
-            kind = "a Voronoi diagram" if pd.is_voronoi else "a power diagram (not Voronoi: unequal weights)"
-            ax.text(0.01, 0.01, f"linear classifier: cells form {kind}", transform=ax.transAxes, fontsize=8,
-                    va="bottom", bbox=dict(facecolor="white", alpha=0.7, lw=0))
+    if not hidden_layers(model) and model.task == "classification":
+        # The lecture's words for the linear classifier's picture (its cells are a power diagram, a
+        # Voronoi diagram only for equal |w_k|^2 + 2 b_k: see relunet.pwl.power; the picture needs neither).
+        ax.text(0.01, 0.01, "argmax(Wx + b): each class wins in one convex cell", transform=ax.transAxes,
+                fontsize=8, va="bottom", bbox=dict(facecolor="white", alpha=0.7, lw=0))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("auto")
@@ -169,10 +166,34 @@ def plot_regions(model, X=None, y=None, path="regions.png", box=None, title=None
         title = f"{model.sizes}: {len(part)} linear regions"
         if bnd is not None:
             title += f", {bnd.count} boundary pieces"
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    _legend(ax, model, classes=model.classes if X is not None and y is not None and model.task == "classification"
+            else (), boundary=bnd is not None and len(bnd.segments) > 0)
     ax.set_title(title)
     save_figure(fig, path)
     plt.close(fig)
     return part, bnd
+
+
+def _legend(ax, model, classes=(), boundary=True):
+    """Name what plot_regions draws: the classes (in this module's colours), the boundary, the hinges
+    and the region edges."""
+    from matplotlib.lines import Line2D
+
+    colors = class_colors(len(classes))
+    handles = [Line2D([], [], ls="", marker="o", markerfacecolor=colors[i], markeredgecolor="black",
+                      label=f"class {c}") for i, c in enumerate(classes)]
+    if boundary:
+        handles.append(Line2D([], [], color="black", lw=2, label="decision boundary (exact)"))
+    if hidden_layers(model):
+        which = "first-layer unit" if hidden_layers(model) > 1 else "hidden unit"
+        handles.append(Line2D([], [], color=(0.1, 0.1, 0.6, 0.45), lw=0.8, ls="--",
+                              label=f"hinge line w_j x + b_j = 0 of each {which}"))
+        if hidden_layers(model) > 1:  # in a two-layer net the region edges are the hinge lines
+            handles.append(Line2D([], [], color=(0.2, 0.2, 0.2, 0.5), lw=0.6, label="edges of the linear regions"))
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
 
 
 def plot_approximation(rows, path, name="sine"):

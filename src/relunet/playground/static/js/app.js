@@ -159,7 +159,7 @@ export function mount(root, transport, options = {}) {
     const old = app.state;
     app.state = s;
     const c = s.config;
-    if (url) history.replaceState(null, "", "#" + s.hash);
+    if (url) history.replaceState(null, "", "#" + s.hash + (app.extHash ? "!" + app.extHash : ""));
     view.task = c.task; view.points = s.points; view.firstActivation = s.activations[0];
     viewB.task = c.task; viewB.points = s.points; viewB.discretize = c.discretize; viewB.showHinges = c.hinges;
     view.discretize = c.discretize; view.showHinges = c.hinges;
@@ -605,9 +605,17 @@ export function mount(root, transport, options = {}) {
     if (/^[0-9]$/.test(e.key)) { selectClass(+e.key); e.preventDefault(); }
     else if (e.key === " " && tag !== "button") { $("play").click(); e.preventDefault(); }   // a focused button takes its own space
   });
-  function startHash() { return url ? location.hash.slice(1) : (options.hash || ""); }
+  // The hash is "<experiment>" or "<experiment>!<extensions' part>" ('!' never appears in the experiment's
+  // hash, whose values are percent-encoded): extensions keep their own progress after it (app.setExtHash).
+  function startHash() { return url ? location.hash.slice(1).split("!")[0] : (options.hash || ""); }
+  app.extHash = url ? location.hash.slice(1).split("!").slice(1).join("!") : "";
+  app.setExtHash = text => {
+    app.extHash = text;
+    if (url && app.state) history.replaceState(null, "", "#" + app.state.hash + (text ? "!" + text : ""));
+  };
   if (url) window.addEventListener("hashchange", () => {
-    if (app.state && location.hash.slice(1) !== app.state.hash) send({ type: "hello", hash: location.hash.slice(1) });
+    const h = location.hash.slice(1).split("!")[0];
+    if (app.state && h !== app.state.hash) send({ type: "hello", hash: h });
   });
   window.addEventListener("resize", () => { curves.draw(app.state?.config.task); if (app.hiddenMsg) drawHidden($("hidden"), app.hiddenMsg, app.state.points, app.state.config.task); });
 

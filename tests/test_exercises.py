@@ -1,0 +1,155 @@
+"""The lecture's quiz: exact grading checked against the forward pass, a fine grid and hand-worked areas."""
+
+import json
+
+import numpy as np
+import pytest
+
+from relunet import MLP, exercises as E
+from relunet.engine.errors import RelunetError
+
+
+@pytest.mark.parametrize("name", list(E.EXERCISES))
+def test_every_reference_passes_and_exact_classes_match_the_forward_pass(name):
+    ex = E.get(name)
+    model = ex.reference()
+    res = E.check(ex, model)
+    assert res.passed, res.summary()
+    assert res.hidden <= ex.max_hidden and res.used <= res.hidden and res.regions >= 1
+    if ex.kind == "points":
+        X, y = ex.points()
+        z = model.decision_function(X)
+        np.testing.assert_array_equal(res.predicted, z.argmax(axis=1))
+        # margin z_y - z_other from each token's region's affine map equals the forward pass's
+        np.testing.assert_allclose(res.margin, z[np.arange(len(y)), y] - z[np.arange(len(y)), 1 - y], atol=1e-9)
+
+
+def test_six_exercises_of_rising_difficulty():
+    assert list(E.EXERCISES) == ["lecture", "xor", "triangle", "circle", "moons", "spiral"]
+    assert [E.get(n).kind for n in ("lecture", "triangle")] == ["points", "region"]
+    assert E.get("spiral").reference().sizes[1] > E.get("moons").reference().sizes[1]
+
+
+def test_region_mismatch_is_the_hand_worked_area():
+    # class 1 = {x2 < 0} (s = ReLU(1 - x2) - 1 = -x2 in the box) against the triangle in [-1, 1]^2:
+    # the triangle's part below x2 = 0 is a trapezoid of heights 0.6, widths 1.6 and 1.6 * 0.8 / 1.4.
+    model = E.two_layer([[0.0, -1.0]], [1.0], [1.0], -1.0)
+    res = E.check("triangle", model)
+    below = 0.6 * (1.6 + 1.6 * 0.8 / 1.4) / 2
+    assert res.target_area == pytest.approx(1.12)
+    assert res.mismatch_area == pytest.approx((2.0 - below) + (1.12 - below), abs=1e-12)
+    assert sum(E.polygon_area(p) for p in res.missed) == pytest.approx(1.12 - below, abs=1e-12)
+    assert not res.passed and "differs from the target" in res.reasons[0]
+
+
+def test_region_mismatch_agrees_with_a_fine_grid():
+    ex = E.get("triangle")
+    model = ex.reference()
+    model.linears[0].b[:] += [0.05, -0.03, 0.02]  # move the hinge lines off the edges
+    res = E.check(ex, model)
+    n = 1200
+    x0, x1, y0, y1 = ex.box
+    xs = np.linspace(x0, x1, n, endpoint=False) + (x1 - x0) / (2 * n)
+    gx, gy = np.meshgrid(xs, np.linspace(y0, y1, n, endpoint=False) + (y1 - y0) / (2 * n))
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    a, b = E._halfplanes(ex.polygon)
+    target = np.all(pts @ a.T + b > 0, axis=1)
+    grid = np.mean(model.predict(pts).astype(bool) != target) * (x1 - x0) * (y1 - y0)
+    assert res.mismatch_area == pytest.approx(grid, rel=0.02)
+    assert res.mismatch_area > res.allowed_area and not res.passed
+
+
+def test_wrong_solutions_fail_with_reasons():
+    ref = E.get("lecture").reference()
+    ref.linears[1].W[1] *= -1
+    res = E.check("lecture", ref)
+    assert not res.passed and res.wrong > 0 and "not classified correctly" in res.reasons[0]
+    wide = MLP([2, 5, 2], seed=0)
+    res = E.check("xor", wide)
+    assert any("at most 4" in r for r in res.reasons)
+    # A token on the boundary (a tie) is not classified, however argmax breaks the tie.
+    on_axis = E.Exercise("tie", "t", "t", (-1, 1, -1, 1), 4, E.get("xor").make_reference,
+                         lambda: (np.array([[0.0, 0.5], [0.5, 0.5]]), np.array([0, 0])))
+    res = E.check(on_axis, on_axis.reference())
+    assert res.correct.tolist() == [False, True] and res.margin[0] == pytest.approx(0, abs=1e-12)
+
+
+def test_models_that_cannot_answer_are_user_errors():
+    with pytest.raises(RelunetError, match="two-layer classifier"):
+        E.check("xor", MLP([2, 4, 4, 2]))
+    with pytest.raises(RelunetError, match="piece-wise linear"):
+        E.check("xor", MLP([2, 4, 2], "tanh"))
+    with pytest.raises(RelunetError, match="classes 0 and 1"):
+        E.check("xor", MLP([2, 4, 2], classes=[3, 7]))
+    with pytest.raises(RelunetError, match="unknown exercise 'nope'; choose one of: lecture"):
+        E.get("nope")
+
+
+@pytest.mark.parametrize("name", list(E.EXERCISES))
+def test_solving_the_output_weights_on_the_reference_hinges_passes(name):
+    ex = E.get(name)
+    model = ex.reference()
+    model.linears[1].W[...] = 0.0
+    model.linears[1].b[...] = 0.0
+    E.solve_output(model, *E.fit_tokens(ex))
+    assert E.check(ex, model).passed
+
+
+def test_zero_output_weights_predict_no_class_anywhere():
+    model = E.two_layer([[1.0, 0.0]], [0.0], [0.0], 0.0)       # z_0 = z_1 = 0 everywhere: a tie
+    res = E.check("triangle", model)
+    assert res.mismatch_area == pytest.approx(1.12) and not res.extra  # the whole triangle is missed
+    cells = E.class_cells(E.linear_regions(model, [-1, 1, -1, 1]), res.boundary)
+    assert {k for k, _ in cells} == {-1}
+    assert E.check("xor", model).wrong == 40
+
+
+def test_units_used_counts_only_units_that_matter():
+    model = E.two_layer([[1, 0], [0, 1], [1, 1]], [0, -5, 0], [1, 2, 0], 0)  # unit 2 dead, unit 3 unweighted
+    assert E.units_used(model, (-1, 1, -1, 1)) == 1
+
+
+def test_exercise_command_line(run_cli, tmp_path, capsys):
+    from relunet.cli import main
+
+    assert run_cli("exercise", "reference", "moons", "--out", "m.npz").returncode == 0
+    r = run_cli("exercise", "check", "moons", "--model", "m.npz", "--json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["passed"] and doc["wrong"] == 0 and doc["hidden"] == 4
+    # the rest in-process (same main() as the console script)
+    assert main(["exercise", "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("1. lecture")
+    assert main(["exercise", "check", "xor", "--model", str(tmp_path / "m.npz")]) == 1
+    assert "xor: FAIL" in capsys.readouterr().out
+    assert main(["exercise", "check", "moon", "--model", str(tmp_path / "m.npz")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "relunet: error: unknown exercise 'moon'; choose one of: lecture, xor, triangle, circle, moons, spiral"]
+
+
+def test_playground_exercise_messages():
+    from relunet.playground.driver import respond
+    from relunet.playground.session import Session
+
+    s = Session()
+    [r] = respond(s, {"type": "exercise_open", "name": "triangle"})
+    assert r["exercise"]["kind"] == "region" and not r["result"]["passed"] and len(r["weights"]["W1"]) == 2
+    [r] = respond(s, {"type": "exercise_reference"})
+    assert r["result"]["passed"] and r["result"]["mismatch_area"] < 0.02 * 1.12
+    ref = E.get("triangle").reference()
+    # the tinted class-1 cells cover the triangle's area plus the mismatch (the reference only grows it)
+    assert sum(E.polygon_area(p) for p in r["cells"]) == pytest.approx(1.12 + r["result"]["mismatch_area"])
+    [r] = respond(s, {"type": "exercise_hinge", "unit": 0, "w": [0.0, 2.0], "b": 0.5})
+    assert r["weights"]["W1"][0] == [0.0, 2.0] and r["weights"]["b1"][0] == 0.5 and not r["result"]["passed"]
+    assert r["weights"]["W1"][1:] == ref.linears[0].W[1:].tolist()
+    [r] = respond(s, {"type": "exercise_solve"})
+    assert max(abs(v) for row in r["weights"]["W2"] for v in row + r["weights"]["b2"]) == pytest.approx(10)
+    err = respond(s, {"type": "exercise_units", "count": 4})
+    assert err[0] == {"type": "error", "message": "exercise 'triangle' allows at most 3 hidden units"}
+    err = respond(s, {"type": "exercise_hinge", "unit": 0, "w": [1.0, float("nan")], "b": 0.0})
+    assert err[0]["type"] == "error" and "finite" in err[0]["message"]
+    net = {"W1": [[1.0, 0.0]], "b1": [0.0, 1.0], "W2": [[0.0], [1.0]], "b2": [0.0, 0.0]}
+    err = respond(s, {"type": "exercise_open", "name": "xor", "net": net})
+    assert err[0]["type"] == "error" and "shapes do not match" in err[0]["message"]
+    net["b1"] = [0.0]
+    [r] = respond(s, {"type": "exercise_open", "name": "xor", "net": net})
+    assert r["weights"]["W1"] == [[1.0, 0.0]] and r["result"]["hidden"] == 1
