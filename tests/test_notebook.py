@@ -239,6 +239,22 @@ def test_trace_and_exact_regions_work_as_on_the_page(lecture):
     assert view.json("pwl")[-1]["available"]
 
 
+def test_exercises_work_as_on_the_page(lecture):
+    from relunet import exercises
+
+    view = View(lecture)
+    view.say({"type": "exercise_open", "name": "lecture"})
+    view.say({"type": "exercise_reference"})
+    graded = view.json("exercise")[-1]
+    assert graded["name"] == "lecture" and graded["result"]["passed"]
+    # the network the view was sent is the exercise's reference, and grading it outside the widget agrees
+    ref = exercises.get("lecture").reference()
+    w = graded["weights"]
+    for got, want in zip([w["W1"], w["b1"], w["W2"], w["b2"]], weights(ref)):
+        np.testing.assert_allclose(got, want)
+    assert exercises.check("lecture", ref).passed
+
+
 def test_backlog_holds_frames_until_the_view_acknowledges(lecture):
     from relunet.playground.driver import MAX_BACKLOG
 
@@ -324,7 +340,7 @@ def test_example_notebook_runs_end_to_end(tmp_path):
     text = "\n".join(o.get("text", "") for c in code for o in c.outputs)
     assert "linear classifier: 66.7%" in text
     assert "two-layer network: 100.0%" in text
-    assert "solved!" in text
+    assert "lecture: PASS" in text and "tokens classified correctly: 90 of 90" in text
     widget_outputs = [o for c in code if "Playground(" in c.source for o in c.outputs]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in widget_outputs)
     html = [o["data"]["text/html"] for c in code for o in c.outputs if "text/html" in o.get("data", {})]

@@ -191,6 +191,8 @@ def test_widget_in_jupyterlab(lab, browser):    # lab first: the server starts w
         # play: the kernel trains, the map follows; the frame rate is measured, never asserted
         page.locator(".relunet-widget button[aria-label=play]").click()
         page.wait_for_function(f"{APP}.state.playing", timeout=30_000)
+        # the first updates may wait for the engine's compiled kernels (Numba, cached after the first run)
+        page.wait_for_function(f"{APP}.lastMetrics && {APP}.lastMetrics.updates > 0", timeout=120_000)
         f0, t0 = _frames(page), time.time()
         page.wait_for_timeout(2000)
         fps = (_frames(page) - f0) / (time.time() - t0)
