@@ -4,11 +4,13 @@
     from_torch(seq)       -> an MLP from such a Sequential
     save_torch / load_torch  a .pt file (state_dict + layer list) that torch.load(weights_only=True) can read
     to_onnx(model, path)  -> a standard ONNX graph: Gemm, Relu / LeakyRelu / Tanh / Sigmoid / Identity, Softmax
+                             (Sigmoid for a logistic-loss output, Exp for a Poisson one)
     from_sklearn(mlp)     -> an MLP from a fitted MLPClassifier / MLPRegressor, with identical predictions
 
 The layouts agree: relunet's W is (out, in) like torch.nn.Linear.weight and ONNX Gemm's B with transB=1;
 scikit-learn's coefs_ are the transposes, (fan_in, fan_out). The torch Sequential outputs z^(L) (logits for a
-classifier, as torch's CrossEntropyLoss expects); the ONNX graph of a classifier also outputs f = softmax(z).
+classifier, as torch's CrossEntropyLoss expects); the ONNX graph of a classifier also outputs f = softmax(z)
+(sigmoid(z) per output for the logistic loss).
 torch, onnx and scikit-learn are imported only inside the functions that need them.
 """
 
@@ -183,7 +185,8 @@ def onnx_model(model):
     for i, lin in enumerate(model.linears):
         W, b = f"W{i + 1}", f"b{i + 1}"
         inits += [numpy_helper.from_array(np.array(lin.W), W), numpy_helper.from_array(np.array(lin.b), b)]
-        z = "logits" if (i == last and model.task == "classification") else ("output" if i == last else f"z{i + 1}")
+        z = f"z{i + 1}" if i < last else ("logits" if model.task == "classification" else
+                                            "log_output" if model.loss == "poisson" else "output")
         # Gemm with transB=1: z = x W^T + b, W stored (out, in) as in relunet and torch.
         nodes.append(helper.make_node("Gemm", [x, W, b], [z], name=f"linear{i + 1}", transB=1))
         x = z
@@ -195,17 +198,23 @@ def onnx_model(model):
             x = h
     n_out = model.n_outputs
     if model.task == "classification":
-        nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="softmax", axis=1))
+        # softmax over the classes; one sigmoid per output for the logistic loss (two classes, multi-label)
+        nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="softmax", axis=1)
+                     if model.loss == "cross_entropy" else
+                     helper.make_node("Sigmoid", ["logits"], ["probabilities"], name="sigmoid"))
         outputs = [helper.make_tensor_value_info("probabilities", elem, ["N", n_out]),
                    helper.make_tensor_value_info("logits", elem, ["N", n_out])]
     else:
+        if model.loss == "poisson":  # the mean of a Poisson count: exp(z)
+            nodes.append(helper.make_node("Exp", ["log_output"], ["output"], name="exp"))
         outputs = [helper.make_tensor_value_info("output", elem, ["N", n_out])]
     graph = helper.make_graph(nodes, "relunet_mlp", [helper.make_tensor_value_info("x", elem, ["N", model.n_inputs])],
                               outputs, initializer=inits)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)], producer_name="relunet",
                               doc_string=repr(model))
     proto.ir_version = ONNX_IR_VERSION
-    meta = {"task": model.task, "sizes": json.dumps(model.sizes), "activations": json.dumps(model.activation_names)}
+    meta = {"task": model.task, "loss": model.loss, "sizes": json.dumps(model.sizes),
+            "activations": json.dumps(model.activation_names)}
     if model.classes is not None:
         meta["classes"] = json.dumps(model.classes.tolist())
     helper.set_model_props(proto, meta)
