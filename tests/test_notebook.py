@@ -272,6 +272,31 @@ def test_backlog_holds_frames_until_the_view_acknowledges(lecture):
     assert lecture._backlog() == 0
 
 
+def test_one_blas_thread_only_while_training():
+    """The kernel's BLAS is held to one thread while a widget trains a small net, and given back after."""
+    code = """
+import json, threadpoolctl
+from relunet.notebook import Playground
+def blas():
+    return sorted(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+w = Playground(data="lecture", hidden=[8])
+w.send = lambda content, buffers=None: None
+before = blas()
+w._on_view_message(w, {"type": "play"}, [])
+playing = blas()
+w._on_view_message(w, {"type": "pause"}, [])
+paused = blas()
+w.close()
+print(json.dumps([before, playing, paused]))
+"""
+    env = {"PYTHONPATH": str(SRC), "PATH": "", "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    before, playing, paused = json.loads(out.strip().splitlines()[-1])
+    assert before and all(n == 2 for n in before)
+    assert playing and all(n == 1 for n in playing)
+    assert paused and all(n == 2 for n in paused)      # (training may load another BLAS, e.g. SciPy's)
+
+
 # ============================================================================================ extra and displays
 def test_without_anywidget_one_line_names_the_pip_command():
     code = ("import sys; sys.modules['anywidget'] = None\n"
