@@ -187,6 +187,12 @@ def test_widget_in_jupyterlab(lab, browser):    # lab first: the server starts w
         box = page.locator(MAP).bounding_box()
         page.locator(MAP).click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.2})
         page.wait_for_function(f"{APP}.state.points.length === 301", timeout=30_000)
+        # keys typed while the widget has the focus are the widget's: a digit picks the class, and JupyterLab's
+        # command-mode "a" (insert a cell) does nothing
+        page.keyboard.press("2")
+        page.keyboard.press("a")
+        page.wait_for_function(f"{APP}.cls === 2", timeout=10_000)
+        assert page.evaluate("window.jupyterapp.shell.currentWidget.content.widgets.length") == 2
 
         # play: the kernel trains, the map follows; the frame rate is measured, never asserted
         page.locator(".relunet-widget button[aria-label=play]").click()

@@ -44,9 +44,10 @@ export default {
     });
     el.appendChild(root);
     const transport = commTransport(model);
-    // Each view gets its own element ids; the notebook's URL and keys stay the notebook's.
+    // Each view gets its own element ids; the notebook's URL stays the notebook's, and the page's keys (digits
+    // pick the class, space plays) work while the widget has the focus, never in the notebook's code cells.
     const prefix = `relunet-${Math.random().toString(36).slice(2, 8)}-`;
-    const app = mount(root, transport, { prefix, url: false, keys: false });
+    const app = mount(root, transport, { prefix, url: false, keys: root });
     root.relunetPlayground = app;             // for tests and the curious, as window.relunetPlayground on the page
     return () => {
       transport.close();

@@ -5,7 +5,7 @@
 // transport = { send(obj), onMessage(cb) (cb(obj) for JSON, cb(ArrayBuffer | DataView) for binary frames),
 //               onStatus(cb) ("open" | "closed"), reconnect?() }
 // options   = { prefix: "" (prepended to every element id), url: true (keep the experiment in location.hash),
-//               keys: true (number keys and space on the whole document) }
+//               keys: true (number keys and space on the whole document; or an element: on that element) }
 // Returns the app object (its state, views, and send).
 import { MAP, UNIT, CURVE, THUMBS, MODEL, REGIONS, decodeFrame } from "./frames.js";
 import { MainView } from "./plot.js";
@@ -599,7 +599,7 @@ export function mount(root, transport, options = {}) {
   }
 
   // keys: 0-9 choose the class; space plays / pauses
-  if (keys) doc.addEventListener("keydown", e => {
+  if (keys) (keys === true ? doc : keys).addEventListener("keydown", e => {
     const tag = (e.target.tagName || "").toLowerCase();
     if (["input", "select", "textarea"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (/^[0-9]$/.test(e.key)) { selectClass(+e.key); e.preventDefault(); }
