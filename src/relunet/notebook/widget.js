@@ -19,9 +19,7 @@ export function commTransport(model) {
   return {
     send(obj) { model.send(obj); },
     onMessage(cb) { onMsg.push(cb); },
-    onStatus(cb) { onStat.push(cb); cb("open"); },
-    get connected() { return true; },
-    reconnect() { model.send({ type: "hello", hash: "" }); },
+    onStatus(cb) { onStat.push(cb); cb("open"); },     // the comm is open for as long as the view exists
     close() { model.off("msg:custom", handler); onStat.forEach(cb => cb("closed")); },
   };
 }
@@ -39,8 +37,8 @@ export default {
     // Inside JupyterLab, Enter in a number field does not commit it (no change event, unlike the page):
     // leaving the field does, as on the page.
     root.addEventListener("keydown", e => {
-      const t = e.target;
-      if (e.key === "Enter" && t.tagName === "INPUT" && !["checkbox", "radio", "range", "button"].includes(t.type)) t.blur();
+      const t = e.target, typed = t.tagName === "INPUT" && !["checkbox", "radio", "range", "button"].includes(t.type);
+      if (e.key === "Enter" && typed) t.blur();
     });
     el.appendChild(root);
     const transport = commTransport(model);
