@@ -119,8 +119,20 @@ export function mount(root, transport, options = {}) {
     text.querySelectorAll("button[data-units]").forEach(b => {
       b.onclick = () => send({ type: "set_network", layers: [{ units: +b.dataset.units, activation: "relu" }] });
     });
-    if (st && m.current !== app.lectureShown) setMode(st.mode);
+    if (st && m.current !== app.lectureShown) openMode(st.mode);
     app.lectureShown = m.current;
+  }
+  // A step's mode is a click mode of the map, or the name of a registered panel: the page scrolls that panel
+  // into view (below the sticky header) and calls the panel's own lecture hook (registry.js).
+  function openMode(mode) {
+    if (MODES.includes(mode)) { setMode(mode); return; }
+    const p = PANELS.find(q => q.name === mode);
+    if (!p) return;
+    setMode("add");
+    const el = root.querySelector(`[data-panel="${mode}"]`);
+    el.style.scrollMarginTop = root.querySelector(".topbar").offsetHeight + 8 + "px";
+    el.scrollIntoView({ block: "start", behavior: "smooth" });
+    if (p.lecture) p.lecture(ctx);
   }
   $("lecture-undo").onclick = () => send({ type: "undo" });
 
