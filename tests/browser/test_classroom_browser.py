@@ -122,8 +122,8 @@ def test_lecture_path_trace_and_watched_step(server, page, tmp_path):
     s = wait_state(page, lambda s: s["sizes"] == [2, 2], "the linear classifier")
     c = s["config"]
     assert (c["dataset"], c["optimizer"], c["batch_size"], c["exact"]) == ("lecture", "sgd", 1, True)
-    page.wait_for_selector(".lecture-step >> nth=3")
-    assert page.locator(".lecture-step").count() == 4
+    page.wait_for_selector(".lecture-step >> nth=4")
+    assert page.locator(".lecture-step").count() == 5
     # step 1: argmax(Wx + b) and its convex cells (the exact overlay of a linear map is one region)
     page.click("[data-step='1']")
     page.wait_for_function("document.getElementById('lecture-text').textContent.includes('convex')")
@@ -182,6 +182,50 @@ def test_lecture_path_trace_and_watched_step(server, page, tmp_path):
     s = wait_state(page, lambda s: s["config"]["task"] == "classification", "step 3 again")
     assert s["sizes"] == [2, 4, 2] and page.evaluate(f"{APP}.lecture.current") == 3
     assert session.updates == updates + 90
+
+
+def test_lecture_path_ends_at_its_quiz(server, page):
+    """Steps 1 -> 5 through the bar: the last one opens the Exercises panel, in view, on the lecture's exercise;
+    its reference passes (checked here by a NumPy forward pass on the tokens); Undo brings back step 4."""
+    from relunet import exercises as E
+
+    app, url = server
+    page.goto(url)
+    ex = f"{APP}.exercise"
+    page.wait_for_function(f"{ex} && {ex}.result", timeout=20000)
+    page.select_option(".ex-pick", "xor")                  # another exercise open: step 5 must switch it
+    page.wait_for_function(f"{ex}.ex.name === 'xor'")
+    page.evaluate("window.scrollTo(0, 0)")
+    for k, sizes in [(1, [2, 2]), (2, [2, 4, 2]), (3, [2, 4, 2]), (4, [1, 8, 1]), (5, [2, 4, 2])]:
+        page.click(f"[data-step='{k}']")
+        page.wait_for_function(f"{APP}.lecture.current === {k}")
+        wait_state(page, lambda s: s["sizes"] == sizes, f"step {k}'s network")
+    assert "The quiz" in page.inner_text(".lecture-step.active")
+    assert "w_j x + b_j = 0" in page.inner_text("#lecture-text")
+    page.wait_for_function(f"{ex}.ex.name === 'lecture' && {ex}.result")
+    assert page.evaluate("document.querySelector('.ex-pick').value") == "lecture"
+    panel = "document.querySelector('[data-panel=exercises]')"
+    page.wait_for_function(f"""(() => {{ const r = {panel}.getBoundingClientRect(),
+        top = document.querySelector('.topbar').getBoundingClientRect().bottom;
+        return r.top >= top - 1 && r.top < innerHeight / 2; }})()""")   # scrolled to, below the sticky header
+    assert page.is_visible("[data-panel=exercises] .ex-map")
+    lecture = E.get("lecture")
+    assert page.inner_text(".ex-text") == lecture.text
+    X, y = lecture.points()
+    assert page.evaluate(f"{ex}.ex.points.length") == len(X)                 # the target: the lecture's tokens
+    page.click(".ex-ref")
+    page.wait_for_function(f"{ex}.result.passed")
+    assert page.inner_text(".ex-badge") == "PASS" and page.inner_text(".ex-correct") == str(len(X))
+    w = page.evaluate(f"{ex}.weights")
+    h = np.maximum(0, X @ np.array(w["W1"]).T + w["b1"])
+    z = h @ np.array(w["W2"]).T + w["b2"]
+    assert np.array_equal(np.argmax(z, axis=1), y)
+    page.click("#lecture-undo")
+    s = wait_state(page, lambda s: s["config"]["task"] == "regression", "step 4 again")
+    assert s["sizes"] == [1, 8, 1] and s["config"]["dataset"] == "sine"
+    page.wait_for_function(f"{APP}.lecture.current === 4 && {APP}.mode === 'add'")
+    assert page.inner_text(".lecture-step.active").startswith("4.")
+    assert "piece-wise linear" in page.inner_text("#lecture-text")
 
 
 # ---------------------------------------------------------------------------------------------- compare, record

@@ -169,3 +169,13 @@ def test_mini_batch_products_by_loops_equal_those_by_blas(monkeypatch):
         got = [p.copy() for p in params]
         kernels.train(config, got, {}, X, T, order, 5, 0.01)
         assert _error(got, ref) <= 1e-12
+
+
+def test_import_relunet_loads_neither_numba_nor_scipy():
+    """Numba is imported when a kernel is first needed; SciPy only by what needs it."""
+    import subprocess
+    import sys
+
+    code = "import sys, relunet; print(sorted(m for m in ('numba', 'scipy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -82,7 +82,7 @@ def test_kernel_and_reference_trainers_agree_after_200_updates(d):
 
 
 @settings(max_examples=8)
-@given(runs.map(lambda d: dict(d, dtype="float32", weighted=False)))
+@given(runs.map(lambda d: dict(d, dtype="float32")))
 def test_float32_kernel_trainer_follows_the_reference(d):
     make = _setup(d)
     ref, ker = make("reference"), make("kernel")

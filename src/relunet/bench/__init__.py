@@ -1,12 +1,14 @@
-"""relunet bench: relunet's speed measured side by side with PyTorch, scikit-learn and a NumPy floor.
+"""relunet bench: relunet's speed measured side by side with PyTorch, JAX, scikit-learn, a NumPy floor and a
+hand-written Numba loop.
 
 The pieces, one responsibility each:
 
     cases.py        the registry CASES: what is measured (network, data, steps), one Case per table row
     floor.py        the hand-written NumPy floor: the same maths with no framework
-    contenders.py   the registry CONTENDERS: relunet (public API), PyTorch, scikit-learn, the floor
+    numba_loop.py   the hand-written Numba loop: per-sample SGD for one hidden ReLU layer, the compiled limit
+    contenders.py   the registry CONTENDERS: relunet (public API), PyTorch, JAX, scikit-learn, the floor, the loop
     runner.py       trajectory check, interleaved timed repeats, machine facts
-    extra.py        the digits accuracy case and the memory case
+    extra.py        digits accuracy, memory, the exact geometry, the playground's stream, JIT compilation
     report.py       the table of medians and ratios, and the --json document
 
     >>> from relunet.bench import run_bench

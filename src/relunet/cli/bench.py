@@ -24,8 +24,8 @@ examples:
 """
 
 
-#: what `relunet bench` imports: the contenders and the playground's stream case (installed by relunet[bench])
-NEEDS = ("scipy", "sklearn", "torch", "websockets")
+#: what `relunet bench` imports for its contenders (installed by relunet[bench])
+NEEDS = ("scipy", "sklearn", "torch")
 
 
 def add_arguments(p):

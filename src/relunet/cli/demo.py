@@ -31,11 +31,8 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..engine.errors import RelunetError
     from ..plot import draw_history, draw_regions, new_figure, save_figure  # matplotlib: only when drawing
 
-    if args.seed < 0:
-        raise RelunetError(f"seed must be a non-negative integer, got {args.seed}")
     out = args.out
     check_output_folder(out, "--out")
     os.makedirs(out, exist_ok=True)

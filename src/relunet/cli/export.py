@@ -1,6 +1,5 @@
 """relunet export: write a saved model as an ONNX graph or a PyTorch file."""
 
-from ..engine.errors import RelunetError
 from ._common import check_output_paths, load_model, require
 
 HELP = "export a model to ONNX or PyTorch"

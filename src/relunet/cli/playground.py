@@ -36,9 +36,6 @@ def run(args):
         if e.errno == errno.EADDRINUSE:
             raise RelunetError(f"port {args.port} on {args.host} is in use; choose another with --port") from None
         raise RelunetError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
-    from ._common import require
-
-    require("playground", ("websockets",), "relunet playground (its WebSocket)")
     from ..playground.server import serve
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):

@@ -79,8 +79,6 @@ def run(args):
     X, y, task, source = load_data(args)
     if args.plot:
         check_drawable(task, X.shape[1], f"--plot {args.plot}")
-    if args.seed < 0:
-        raise RelunetError(f"seed must be a non-negative integer, got {args.seed}")
     if task == "classification":
         import numpy as np
 

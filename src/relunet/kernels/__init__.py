@@ -204,16 +204,16 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
     fp = np.array([lr, config.momentum, config.beta1, config.beta2, config.eps, config.weight_decay], np.float64)
     ip = np.array([LOSSES[config.loss], OPTIMIZERS[config.optimizer], EPS_STYLES[config.eps_style],
                    DECAY_SCALINGS[config.decay_scaling], t, int(weighted)], np.int64)
-    args = (P, S1, S2, layout.sizes, layout.woff, layout.boff, layout.uoff, layout.acts, layout.slopes, X, ti, tv,
-            order, int(batch_size), sw, fp, ip)
+    slopes = layout.slopes.astype(dt)
     if batch_size == 1:
-        slopes = layout.slopes.astype(dt)
         loss_sum, correct, updates, t = k.train(P, S1, S2, layout.sizes, layout.woff, layout.boff, layout.uoff,
                                                 layout.acts, slopes, X, ti, tv, order, sw, fp, ip)
     else:
         use_blas = _use_blas()
         with _blas_threads(layout.sizes, batch_size):
-            loss_sum, correct, updates, t = k.train_batched(use_blas, *args)
+            loss_sum, correct, updates, t = k.train_batched(use_blas, P, S1, S2, layout.sizes, layout.woff,
+                                                            layout.boff, layout.uoff, layout.acts, slopes, X, ti,
+                                                            tv, order, int(batch_size), sw, fp, ip)
     layout.unpack(P, params)
     for flat, arrays in zip((S1, S2), lists):
         layout.unpack(flat, arrays)
@@ -233,5 +233,5 @@ def forward(config, params, X):
     use_blas = _use_blas()
     with _blas_threads(layout.sizes, 1):  # products of one block of rows: small, one thread
         k.forward(use_blas, layout.pack(params), layout.sizes, layout.woff, layout.boff, layout.acts,
-                  layout.slopes, X, LOSSES[config.loss], out)
+                  layout.slopes.astype(layout.dtype), X, LOSSES[config.loss], out)
     return out

@@ -2,8 +2,12 @@
 
 Every network, whatever its depth, arrives as ONE flat parameter buffer P = [W1, b1, W2, b2, ...] (each W
 row-major (out, in)), with `sizes` (L + 1 widths), `woff`/`boff` (where each W and b starts) and `uoff`
-(where each layer's units start in the per-token buffers Z, H, D). One compiled signature per dtype then
-serves every depth and width: nothing is recompiled when the network changes.
+(where each layer's units start in the buffers of z, h and dL/dz). One compiled signature per dtype then
+serves every depth and width: nothing is recompiled when the network changes. Three kernels:
+
+    train          per-sample training (batch size 1), token by token, plain SGD fused into backward
+    train_batched  mini-batches, each batch's passes as matrix products (BLAS or compiled loops)
+    forward        class probabilities / outputs, in blocks of rows
 
 The maths is the reference's (relunet.engine), token by token:
 
@@ -40,80 +44,6 @@ EPS_PYTORCH, EPS_SKLEARN = 0, 1
 ROWS = 512
 #: indices as unsigned integers: Numba then skips the negative-index fix-up (which stops vectorisation)
 U = np.uintp
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _activate(kind, slope, z, h):
-    """h = g(z), element-wise."""
-    n = z.shape[0]
-    if kind == RELU:
-        for i in range(n):
-            h[i] = 0.0 if z[i] <= 0.0 else z[i]  # NaN stays NaN
-    elif kind == LEAKY_RELU:
-        for i in range(n):
-            h[i] = z[i] * slope if z[i] <= 0.0 else z[i]
-    elif kind == TANH:
-        for i in range(n):
-            h[i] = math.tanh(z[i])
-    elif kind == SIGMOID:
-        for i in range(n):  # 0.5 (1 + tanh(z / 2)): the logistic function without overflow, as the reference
-            h[i] = 0.5 * (1.0 + math.tanh(0.5 * z[i]))
-    else:
-        for i in range(n):
-            h[i] = z[i]
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _derivative(kind, slope, z, h, d):
-    """d <- d * g'(z), in place (g' read off z or h)."""
-    n = z.shape[0]
-    if kind == RELU:
-        for i in range(n):
-            if not z[i] > 0.0:  # u(z): ReLU'(0) = 0
-                d[i] = 0.0
-    elif kind == LEAKY_RELU:
-        for i in range(n):
-            if not z[i] > 0.0:
-                d[i] *= slope
-    elif kind == TANH:
-        for i in range(n):
-            d[i] *= 1.0 - h[i] * h[i]
-    elif kind == SIGMOID:
-        for i in range(n):
-            d[i] *= h[i] * (1.0 - h[i])
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _output_delta(loss, z, ti, tv_row, scale, d):
-    """The token's loss, whether it is classified correctly, and d = dL/dz * scale.
-
-    Cross-entropy: L = logsumexp(z) - z_y, dL/dz = softmax(z) - 1[y=k]. Squared error: L = 1/2 |z - t|^2,
-    dL/dz = z - t."""
-    K = z.shape[0]
-    if loss == CROSS_ENTROPY:
-        m = z[0]
-        best = 0
-        for k in range(1, K):
-            if z[k] > m:
-                m = z[k]
-                best = k
-        s = 0.0
-        for k in range(K):
-            e = math.exp(z[k] - m)
-            d[k] = e
-            s += e
-        value = math.log(s) + m - z[ti]
-        inv = 1.0 / s
-        for k in range(K):
-            d[k] = d[k] * inv * scale
-        d[ti] -= scale
-        return value, 1 if best == ti else 0
-    value = 0.0
-    for k in range(K):
-        r = z[k] - tv_row[k]
-        value += r * r
-        d[k] = r * scale
-    return 0.5 * value, 0
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -354,6 +284,10 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
     for l in range(1, L + 1):
         width = max(width, sizes[l])
     rows = min(ROWS, max(N, 1))
+    cs = np.empty(2, dt)
+    cs[0] = 1.0
+    cs[1] = 0.5
+    one, half = cs[0], cs[1]
     za = np.empty(rows * width, dt)
     zb = np.empty(rows * width, dt)
     K = sizes[L]
@@ -364,11 +298,11 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
             n_i, n_o, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
             Z = (za if l % 2 == 0 else zb)[:n * n_o].reshape(n, n_o)
             mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z)
+            hidden = l < L - 1
+            kind, slope = (acts[l], slopes[l]) if hidden else (IDENTITY, slopes[0])
             for r in range(n):
                 for i in range(n_o):
-                    Z[r, i] += P[bo + i]
-                if l < L - 1:
-                    _activate(acts[l], slopes[l], Z[r], Z[r])
+                    Z[r, i] = _g(kind, slope, one, half, Z[r, i] + P[bo + i])
             A = Z
         for r in range(n):
             a = A[r]
@@ -476,9 +410,12 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
     loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
     L = sizes.shape[0] - 1
     dt = P.dtype
-    cs = np.empty(8, dt)
+    cs = np.empty(10, dt)
     cs[:6] = fp[:6]
     lr, mu, b1, b2, eps, wd = cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
+    cs[8] = 1.0
+    cs[9] = 0.5
+    one, half = cs[8], cs[9]
     units = uoff[L]
     B = min(batch, max(order.shape[0], 1))
     n_in0 = sizes[0]
@@ -501,7 +438,9 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                 wsum += sw[order[q]]
         A0 = Xb[:n * n_in0].reshape(n, n_in0)
         for q in range(n):  # gather the batch (contiguous rows for the products)
-            A0[q, :] = X[order[s0 + q]]
+            row = order[s0 + q]
+            for j in range(n_in0):
+                A0[q, j] = X[row, j]
         A = A0
         for l in range(L):
             n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
@@ -513,8 +452,10 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                     Z[r, i] += P[bo + i]
             if l < L - 1:
                 H = Hb[n * uo:n * (uo + n_o)].reshape(n, n_o)
-                for r in range(n):
-                    _activate(acts[l], slopes[l], Z[r], H[r])
+                kind, slope = acts[l], slopes[l]
+                for r in range(n):  # element by element: a row view per token would cost reference counting
+                    for i in range(n_o):
+                        H[r, i] = _g(kind, slope, one, half, Z[r, i])
                 A = H
         uo = uoff[L - 1]
         Z = Zb[n * uo:n * (uo + K)].reshape(n, K)
@@ -526,7 +467,33 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                 scale = sw[tok] / wsum if wsum > 0.0 else 0.0
             else:
                 scale = 1.0 / n
-            value, ok = _output_delta(loss, Z[r], ti[tok] if loss == CROSS_ENTROPY else 0, tv[tok], scale, D[r])
+            if loss == CROSS_ENTROPY:
+                y = ti[tok]
+                m = Z[r, 0]
+                best = 0
+                for k in range(1, K):
+                    if Z[r, k] > m:
+                        m = Z[r, k]
+                        best = k
+                tot = 0.0
+                for k in range(K):
+                    e = math.exp(Z[r, k] - m)
+                    D[r, k] = e
+                    tot += e
+                value = math.log(tot) + m - Z[r, y]
+                inv = scale / tot
+                for k in range(K):
+                    D[r, k] *= inv
+                D[r, y] -= scale
+                ok = 1 if best == y else 0
+            else:
+                value = 0.0
+                for k in range(K):
+                    d = Z[r, k] - tv[tok, k]
+                    value += d * d
+                    D[r, k] = d * scale
+                value *= 0.5
+                ok = 0
             if weighted:
                 if wsum > 0.0:
                     batch_loss += value * sw[tok]
@@ -556,8 +523,10 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                 mm_nn(use_blas, D, P[wo:wo + n_o * n_i].reshape(n_o, n_i), E)
                 Zl = Zb[n * up:n * (up + n_i)].reshape(n, n_i)
                 Hl = Hb[n * up:n * (up + n_i)].reshape(n, n_i)
+                kind, slope = acts[l - 1], slopes[l - 1]
                 for r in range(n):
-                    _derivative(acts[l - 1], slopes[l - 1], Zl[r], Hl[r], E[r])
+                    for j in range(n_i):
+                        E[r, j] = _dg(kind, slope, one, E[r, j], Zl[r, j], Hl[r, j])
         updates += 1
         t += 1
         cs[6] = fp[0]

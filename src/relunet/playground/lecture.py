@@ -1,4 +1,4 @@
-"""The lecture as a path through the playground: four steps, each one table row (text and page state), undoable.
+"""The lecture as a path through the playground: five steps, each one table row (text and page state), undoable.
 
     {"type": "lecture"}            -> the steps (titles and texts) and where the path stands
     {"type": "lecture", "step": k} -> the page takes step k's experiment (data, network, training, view);
@@ -7,6 +7,9 @@
 
 Texts use the lecture's notation (Lecture 12, "Multi-layer neural nets"): f(x) = argmax(Wx + b),
 h_j = max(0, w_j x + b_j), f = softmax(z^(2)), dL/dz_k = f_k - 1[y=k], W <- W - eta dL/dW.
+
+A step's "mode" tells the page what it opens: a click mode of the map ("add", "trace") or a registered panel
+by name ("exercises": the last step, the lecture's quiz, opens the Exercises panel on the "lecture" exercise).
 """
 
 from typing import Annotated, Literal, Optional
@@ -54,6 +57,14 @@ STEPS = (
              "<button data-units='8'>8</button> <button data-units='32'>32</button> and press Play.",
      "config": {"task": "regression", "dataset": "sine", "n": 100, "noise": 0.0, "layers": (Layer(units=8),),
                 "lr": 0.05, "batch_size": 1, "exact": False}},
+    {"title": "The quiz: draw the boundary yourself",
+     "text": "The lecture's quiz: <i>approximate a given boundary with a two-layer network</i>. Now build the "
+             "network by hand, in the <b>Exercises</b> panel (below, on the lecture's data): drag each hidden "
+             "unit's hinge line <code>w_j x + b_j = 0</code> (h_j is active on its labelled side), then set the "
+             "output weights <code>W2</code>, <code>b2</code> in the table or press <i>Solve output weights</i>. "
+             "Class 1 wins where <code>z_1 &gt; z_0</code>; every change is graded exactly (the exact boundary, "
+             "each token's verdict). The list holds more exercises.",
+     "config": {"layers": (Layer(units=4),)}, "mode": "exercises"},
 )
 UNDO_DEPTH = 20
 #: A step whose config agrees with the page's on these keeps the weights trained so far.

@@ -5,7 +5,7 @@
 // transport = { send(obj), onMessage(cb) (cb(obj) for JSON, cb(ArrayBuffer | DataView) for binary frames),
 //               onStatus(cb) ("open" | "closed"), reconnect?() }
 // options   = { prefix: "" (prepended to every element id), url: true (keep the experiment in location.hash),
-//               keys: true (number keys and space on the whole document) }
+//               keys: true (number keys and space on the whole document; or an element: on that element) }
 // Returns the app object (its state, views, and send).
 import { MAP, UNIT, CURVE, THUMBS, MODEL, REGIONS, decodeFrame } from "./frames.js";
 import { MainView } from "./plot.js";
@@ -119,8 +119,20 @@ export function mount(root, transport, options = {}) {
     text.querySelectorAll("button[data-units]").forEach(b => {
       b.onclick = () => send({ type: "set_network", layers: [{ units: +b.dataset.units, activation: "relu" }] });
     });
-    if (st && m.current !== app.lectureShown) setMode(st.mode);
+    if (st && m.current !== app.lectureShown) openMode(st.mode);
     app.lectureShown = m.current;
+  }
+  // A step's mode is a click mode of the map, or the name of a registered panel: the page scrolls that panel
+  // into view (below the sticky header) and calls the panel's own lecture hook (registry.js).
+  function openMode(mode) {
+    if (MODES.includes(mode)) { setMode(mode); return; }
+    const p = PANELS.find(q => q.name === mode);
+    if (!p) return;
+    setMode("add");
+    const el = root.querySelector(`[data-panel="${mode}"]`);
+    el.style.scrollMarginTop = root.querySelector(".topbar").offsetHeight + 8 + "px";
+    el.scrollIntoView({ block: "start", behavior: "smooth" });
+    if (p.lecture) p.lecture(ctx);
   }
   $("lecture-undo").onclick = () => send({ type: "undo" });
 
@@ -599,7 +611,7 @@ export function mount(root, transport, options = {}) {
   }
 
   // keys: 0-9 choose the class; space plays / pauses
-  if (keys) doc.addEventListener("keydown", e => {
+  if (keys) (keys === true ? doc : keys).addEventListener("keydown", e => {
     const tag = (e.target.tagName || "").toLowerCase();
     if (["input", "select", "textarea"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (/^[0-9]$/.test(e.key)) { selectClass(+e.key); e.preventDefault(); }

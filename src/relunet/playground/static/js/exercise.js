@@ -41,6 +41,8 @@ registerPanel("exercises", {
   mount(el, ctx) { ctx.app.exercise = new ExercisePanel(el, ctx); },
   messages: { exercise(m, ctx) { ctx.app.exercise && ctx.app.exercise.onMessage(m); } },
   onState(state, ctx) { ctx.app.exercise && ctx.app.exercise.start(); },
+  // the lecture's last step: its quiz, on the lecture's own exercise (kept as it is when already open)
+  lecture(ctx) { const p = ctx.app.exercise; if (p && !(p.ex && p.ex.name === "lecture")) p.open("lecture"); },
 });
 
 class ExercisePanel {

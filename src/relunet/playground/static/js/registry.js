@@ -7,6 +7,7 @@
 //     messages: { exercise(msg, ctx) { ... } },  // JSON messages from the server, by type
 //     onState(state, ctx) { ... },               // after every "state" message
 //     onWeights(weights, ctx) { ... },           // after every "weights" message
+//     lecture(ctx) { ... },                      // a lecture step whose mode is this panel's name opened it
 //   });
 //
 // The module is imported from extensions.js; it must not touch the DOM outside the element it is given,
