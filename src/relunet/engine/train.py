@@ -65,9 +65,10 @@ class History:
 
     def __len__(self): return len(self.epoch)
 
+    def last(self): return {f: getattr(self, f)[-1] for f in self.FIELDS} if len(self) else {}
+
     def __repr__(self):
-        loss = self.loss[-1] if self.loss else None
-        return f"History(epochs={len(self)}, loss={loss}, stop_reason={self.stop_reason!r})"
+        return f"History(epochs={len(self)}, loss={self.last().get('loss')}, stop_reason={self.stop_reason!r})"
 
 
 class Callback:
