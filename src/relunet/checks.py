@@ -43,9 +43,11 @@ def numbers(a, dtype, where):
 
 def magnitude(a, where):
     """`a` itself when all its values are finite and small enough for the network's arithmetic."""
-    if not np.all(np.isfinite(a)):
+    # max and min propagate NaN and show infinities without the copies np.abs / np.isfinite would make
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         raise RelunetError(f"{where} contains NaN or infinite values")
-    limit, largest = MAX_MAGNITUDE[a.dtype.name], float(np.abs(a).max(initial=0))
+    limit, largest = MAX_MAGNITUDE[a.dtype.name], max(-lo, hi)
     if largest > limit:
         raise RelunetError(f"{where} has values up to {largest:.3g} in size; relunet accepts at most {limit:g} in "
                            f"{a.dtype.name}, beyond which the network's arithmetic would overflow (scale the data)")
