@@ -4,67 +4,30 @@ one SGD step watched, two runs compared, a recording, the page's speed (measured
 """
 
 import os
-import socket
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from _chromium import chromium, free_port, serving, start_server, stop_server  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 APP = "window.relunetPlayground"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port):
-    import uvicorn
-
-    from relunet.playground.server import create_app
-
-    app = create_app()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    t0 = time.time()
-    while not srv.started:
-        assert time.time() - t0 < 20, "server did not start"
-        time.sleep(0.05)
-    return app, srv, t
-
-
-def stop_server(srv, t):
-    srv.should_exit = True
-    t.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    app, srv, t = start_server(port)
-    yield app, f"http://127.0.0.1:{port}/"
-    stop_server(srv, t)
+    with serving() as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is not installed at /usr/bin/chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def new_page(browser, **kw):
@@ -399,7 +362,7 @@ def test_phone_taps_remove_points_and_show_hover_views(server, browser):
 
 
 def test_server_gone_shows_disconnected_and_reconnects(browser):
-    port = _free_port()
+    port = free_port()
     app, srv, t = start_server(port)
     ctx, page = new_page(browser)
     try:

@@ -1,53 +1,26 @@
 """Exercise mode in a real Chromium: open an exercise, load the reference (it passes), drag a hinge line
 (W1 changes on the server and the grade turns to fail), and the link keeps the progress."""
 
-import socket
-import threading
-import time
-from pathlib import Path
-
 import pytest
 
-pytestmark = pytest.mark.browser
+from _chromium import chromium, serving  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def served():
-    import uvicorn
-
-    from relunet.playground.server import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    t0 = time.time()
-    while not srv.started:
-        assert time.time() - t0 < 20, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    srv.should_exit = True
-    t.join(timeout=10)
+    with serving() as (_, url):
+        yield url
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed at /usr/bin/chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         pg = b.new_page(viewport={"width": 1440, "height": 1000})
         errors = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
         yield pg
-        b.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 

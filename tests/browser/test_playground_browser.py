@@ -4,19 +4,15 @@ The server runs in-process (uvicorn in a thread on a free port of 127.0.0.1), so
 the page shows with the session's model directly.
 """
 
-import socket
-import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from _chromium import chromium, serving  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def spiral_hash():
@@ -28,40 +24,16 @@ def spiral_hash():
                                     layers=(P.Layer(units=16),) * 2, lr=0.03, batch_size=10))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    uvicorn = pytest.importorskip("uvicorn")
-    from relunet.playground.server import create_app
-
-    app = create_app()
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    t0 = time.time()
-    while not srv.started:
-        assert time.time() - t0 < 20, "server did not start"
-        time.sleep(0.05)
-    yield app, f"http://127.0.0.1:{port}/"
-    srv.should_exit = True
-    t.join(timeout=10)
+    with serving() as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
