@@ -28,7 +28,7 @@ from .state import CUSTOM, HASH_POINTS, check, decode_hash, default_config, enco
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
 THUMB_UNITS = 32        # units shown per hidden layer in thumbnails
 GRAPH_UNITS = 16        # units shown per layer in the network graph
-SLOW_EVERY = 5          # thumbnails, weights and the hidden view go with every 5th frame
+SLOW_SECONDS = 0.5      # while training, thumbnails, weights and the hidden view go with a frame this far apart
 EXACT_SECONDS = 0.15    # the exact regions overlay is refreshed at most this often (about 6 times a second)
 MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens of work
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
@@ -682,12 +682,15 @@ class Session:
                                  for k, s in DATASETS.items()}}
 
     def render(self):
-        """The next frame: [binary map or curve, metrics dict, and every SLOW_EVERY frames thumbnails,
-        weights and the hidden view]."""
+        """The next frame: [binary map or curve, metrics dict, and (with every frame when not training, at
+        most every SLOW_SECONDS while training) thumbnails, weights and the hidden view]."""
         with self.lock:
             self.dirty = False
             self.frame_no += 1
-            slow = self.frame_no % SLOW_EVERY == 1
+            now = time.perf_counter()
+            slow = now >= getattr(self, "_slow_due", 0.0)
+            if slow:
+                self._slow_due = now + SLOW_SECONDS
             out = [self.map_frame(), self.metrics()]
             if self.twin is not None:
                 out += self.twin.render(self, slow)

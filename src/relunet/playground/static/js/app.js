@@ -223,8 +223,24 @@ export function mount(root, transport, options = {}) {
     if (app.awaitClick) { app.awaitClick = false; requestAnimationFrame(() => { app.clickMs = performance.now() - app.clickT0; }); }
   }
 
+  // Metrics arrive with every frame (20+ a second while training); the counters, tables and curves are
+  // repainted at most every METRICS_MS, always with the latest message, and at once when training is stopped.
+  const METRICS_MS = 250;
+  let metricsT = -Infinity, metricsTimer = null;
   function applyMetrics(m) {
     app.lastMetrics = m;
+    curves.add(m);
+    setPlaying(m.playing);
+    showStatus(m.status);
+    if (m.playing && view.anim) anim.end();    // training moves the weights on: back to the live map
+    const wait = METRICS_MS - (performance.now() - metricsT);
+    if (!m.playing || wait <= 0) drawMetrics();
+    else if (!metricsTimer) metricsTimer = setTimeout(drawMetrics, wait);
+  }
+  function drawMetrics() {
+    clearTimeout(metricsTimer); metricsTimer = null; metricsT = performance.now();
+    const m = app.lastMetrics;
+    if (!m) return;
     $("c-epoch").textContent = m.epoch_float.toFixed(m.epoch_float < 10 ? 2 : 1);
     $("c-updates").textContent = m.updates.toLocaleString();
     $("c-ups").textContent = compact(m.updates_per_s);
@@ -233,10 +249,7 @@ export function mount(root, transport, options = {}) {
     const task = app.state?.config.task;
     metricsTable($("metrics"), m, task);
     if (task !== "regression") confusion($("confusion"), m);
-    curves.add(m); curves.draw(task);
-    setPlaying(m.playing);
-    showStatus(m.status);
-    if (m.playing && view.anim) anim.end();    // training moves the weights on: back to the live map
+    curves.draw(task);
   }
 
   // ============================================================================================ controls
@@ -253,6 +266,7 @@ export function mount(root, transport, options = {}) {
   root.addEventListener("focusout", e => { if (e.target.dataset) delete e.target.dataset.typing; });
 
   function setPlaying(p) {
+    if (app.playing === p) return;
     app.playing = p;
     const b = $("play");
     b.innerHTML = p ? "&#10074;&#10074; Pause" : "&#9654; Play";
@@ -262,7 +276,10 @@ export function mount(root, transport, options = {}) {
   function showStatus(st) {
     const e = $("status");
     if (!st) { e.hidden = true; return; }
-    e.hidden = false; e.textContent = st.message; e.className = "status " + (st.level === "error" ? "error" : "");
+    const cls = "status " + (st.level === "error" ? "error" : "");
+    e.hidden = false;
+    if (e.textContent !== st.message) e.textContent = st.message;
+    if (e.className !== cls) e.className = cls;
   }
 
   let toastTimer = null;
