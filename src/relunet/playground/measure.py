@@ -85,7 +85,8 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
     Issue 12's target: with exact regions on a 2-64-64-3 net training at batch 1, at least 30 animation frames
     per second and a click answered within 100 ms. Returns {"animation_fps": requestAnimationFrame callbacks
     per second while training, "map_frames_per_s": maps the page received and drew, "click_ms": [each click's
-    time from pointer-up to the painted state with the new point], "click_ms_max", "regions", ...}.
+    time from pointer-up to the painted state with the new point], "click_ms_max", "state_ms_per_click" (the
+    page's time handling the state messages during the clicks), "regions", ...}.
     A benchmark, never a timed test: the numbers depend on the machine (and headless Chromium paints in software).
     `browser`: a Playwright (sync) Browser to use instead of launching `chromium`.
     """
@@ -124,6 +125,7 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
         box = page.evaluate("(() => { const r = window.relunetPlayground.view.canvas.getBoundingClientRect(); "
                             "return [r.left, r.top, r.width, r.height]; })()")
         click_ms = []
+        page.evaluate("window.relunetPlayground.busy = {}")
         for i in range(clicks):
             n = page.evaluate("window.relunetPlayground.state.points.length")
             page.mouse.click(box[0] + box[2] * (0.3 + 0.1 * i), box[1] + box[3] * 0.5)
@@ -132,10 +134,12 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
             page.wait_for_timeout(50)
             click_ms.append(round(page.evaluate("window.relunetPlayground.clickMs"), 1))
             page.evaluate("window.relunetPlayground.clickMs = 0")
+        state_ms = page.evaluate("window.relunetPlayground.busy.state ?? 0")
         regions = page.evaluate("window.relunetPlayground.view.regions?.counts.length ?? null")
         page.click("#play")
     return {"animation_fps": raf / elapsed, "map_frames_per_s": maps / elapsed, "click_ms": click_ms,
-            "click_ms_max": max(click_ms) if click_ms else None, "seconds": elapsed, "sizes": list(sizes),
+            "click_ms_max": max(click_ms) if click_ms else None,
+            "state_ms_per_click": round(state_ms / max(1, clicks), 1), "seconds": elapsed, "sizes": list(sizes),
             "points": points, "batch_size": batch_size, "optimizer": optimizer, "exact": bool(exact),
             "regions": regions, "busy_ms_per_s": {k: round(v / elapsed, 1) for k, v in sorted(busy.items())}}
 

@@ -691,7 +691,8 @@ class Session:
             slow = now >= getattr(self, "_slow_due", 0.0)
             if slow:
                 self._slow_due = now + SLOW_SECONDS
-            out = [self.map_frame(), self.metrics()]
+            draw_map = self._map_job()
+            out = [None, self.metrics()]
             if self.twin is not None:
                 out += self.twin.render(self, slow)
             exact = self.config.exact and self.config.task == "classification"
@@ -707,9 +708,21 @@ class Session:
                 self._trace_cleared = False
                 for hook in RENDER_HOOKS:
                     out += hook(self)
+        out[0] = draw_map()     # without the lock: a message from the page is answered meanwhile
         if exact:
             out[2:2] = self.exact_items(force=not self.playing)
         return out
+
+    def _map_job(self):
+        """A function drawing the map frame from copies taken now (call it without the lock)."""
+        with self.lock:
+            c = self.config
+            if c.task != "classification" or self.focus is not None:
+                frame = self.map_frame()
+                return lambda: frame
+            m, grid, present = self.view_model().copy(), self.map_grid(), self.present_classes()
+            res, box = c.resolution, list(self.box)
+        return lambda: frames.map_frame(*views.decision_map(m, grid, present), m.n_outputs, res, box)
 
     def view_model(self):
         """A float32 copy of the model for drawing: maps need 3 digits, and float32 halves their cost."""
