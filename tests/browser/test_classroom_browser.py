@@ -10,12 +10,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _chromium import free_port, start_server, stop_server  # noqa: E402
+from _chromium import chromium, free_port, serving, start_server, stop_server  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 APP = "window.relunetPlayground"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serving() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
 
 
 def new_page(browser, **kw):

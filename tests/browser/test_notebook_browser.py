@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from _chromium import free_port  # noqa: E402
+from _chromium import chromium, free_port  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +100,12 @@ def _shutdown(base, token, proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
 
 
 def _run_cell(page, index):

@@ -9,7 +9,10 @@ import time
 import numpy as np
 import pytest
 
+from _chromium import chromium, serving  # noqa: E402
+
 pytestmark = pytest.mark.browser
+
 
 
 def spiral_hash():
@@ -19,6 +22,18 @@ def spiral_hash():
 
     return "#" + encode_hash(Config(dataset="spiral", n=300, noise=0.2, test_fraction=0.2, optimizer="momentum",
                                     layers=(P.Layer(units=16),) * 2, lr=0.03, batch_size=10))
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serving() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
