@@ -40,6 +40,9 @@ EXTENSIONS = ("relunet.playground.lecture", "relunet.playground.compare",
 HANDLERS = {}
 #: functions(session) -> list of extra items (dicts, frames) sent with every full frame (see render)
 RENDER_HOOKS = []
+#: name -> (save(session) -> value, load(session, value)): extension state that snapshots keep, so Undo brings
+#: it back with the weights (the exercise mode: which exercise is open on the session's network)
+SNAPSHOT_HOOKS = {}
 
 
 def register(model, handler, render=None):
@@ -300,7 +303,8 @@ class Session:
         """What restore() needs to bring the page back: settings, data, weights, counters, view."""
         with self.lock:
             return {"config": self.config, "X": self.X.copy(), "y": self.y.copy(), "model": self.model.copy(),
-                    "epoch": self.epoch, "updates": self.updates, "box": list(self.box)}
+                    "epoch": self.epoch, "updates": self.updates, "box": list(self.box),
+                    "ext": {name: save(self) for name, (save, _) in SNAPSHOT_HOOKS.items()}}
 
     def restore(self, snap):
         with self.lock:
@@ -313,6 +317,8 @@ class Session:
             self._restart()
             self.epoch, self.updates = snap["epoch"], snap["updates"]
             self.box = list(snap["box"])
+            for name, (_, load) in SNAPSHOT_HOOKS.items():
+                load(self, snap["ext"].get(name))
 
     def _on_set_task(self, m):
         if m.task == self.config.task:
