@@ -129,10 +129,10 @@ export function mount(root, transport, options = {}) {
     const p = PANELS.find(q => q.name === mode);
     if (!p) return;
     setMode("add");
+    if (p.lecture && p.lecture(ctx) === true) return;    // the panel brought what it needs into view itself
     const el = root.querySelector(`[data-panel="${mode}"]`);
     el.style.scrollMarginTop = root.querySelector(".topbar").offsetHeight + 8 + "px";
     el.scrollIntoView({ block: "start", behavior: "smooth" });
-    if (p.lecture) p.lecture(ctx);
   }
   $("lecture-undo").onclick = () => send({ type: "undo" });
 
@@ -654,8 +654,8 @@ export function mount(root, transport, options = {}) {
     const el = doc.createElement("div");
     el.className = "panel ext-panel"; el.dataset.panel = p.name;
     if (p.title) { const h = doc.createElement("h2"); h.textContent = p.title; el.appendChild(h); }
-    const col = { left: ".col-left", main: ".col-main", right: ".col-right" }[p.place || "right"];
-    root.querySelector(col).appendChild(el);
+    if (p.place === "under-map") root.querySelector(".mainview").after(el);
+    else root.querySelector({ left: ".col-left", main: ".col-main", right: ".col-right" }[p.place || "right"]).appendChild(el);
     if (p.mount) p.mount(el, ctx);
   }
   app.ctx = ctx;
