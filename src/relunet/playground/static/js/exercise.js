@@ -341,8 +341,9 @@ class ExerciseMode {
     if (!this.weights) return;
     this.handles.forEach((h, j) => {
       const w = this.weights.W1[j], n = Math.hypot(w[0], w[1]) || 1, on = this.drag && this.drag.unit === j;
-      // an arrow from the handles' middle towards the active side (pixels: y points down)
-      const [mx, my] = px(lerp(h[0], h[1], 0.5)), ux = w[0] / n, uy = -w[1] / n;
+      // an arrow from a point between the handles (a different one per unit, so lines crossing between their
+      // handles keep their arrows apart) towards the active side (pixels: y points down)
+      const [mx, my] = px(lerp(h[0], h[1], 0.3 + 0.4 * ((j * 0.618034) % 1))), ux = w[0] / n, uy = -w[1] / n;
       g.strokeStyle = "#111827"; g.fillStyle = "#111827"; g.lineWidth = 1.6;
       g.beginPath(); g.moveTo(mx, my); g.lineTo(mx + 16 * ux, my + 16 * uy); g.stroke();
       g.beginPath(); g.moveTo(mx + 20 * ux, my + 20 * uy);
