@@ -461,6 +461,7 @@ class Session:
 
     def _on_pause(self, m):
         self.playing = False
+        self.dirty = True       # one full frame at the weights training stopped at (graph, thumbnails, exercise grade)
 
     def _on_step(self, m):
         t = self._ensure_trainer()
