@@ -35,7 +35,7 @@ TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 1
 
 #: Modules that extend the session (importing one calls `register`); imported when the first Session is made.
 EXTENSIONS = ("relunet.playground.lecture", "relunet.playground.compare",
-              "relunet.playground.exercise_handlers")
+              "relunet.playground.exercise_handlers", "relunet.playground.step_geometry")
 #: message type -> handler(session, message) -> list of replies, or None for [session.state()]
 HANDLERS = {}
 #: functions(session) -> list of extra items (dicts, frames) sent with every full frame (see render)

@@ -37,7 +37,7 @@ export function mount(root, transport, options = {}) {
   const curves = new Curves($("curve-loss"), $("curve-acc"));
   const thumbs = new Thumbs($("thumbs"), app);
   const anim = new StepAnimation(view, { box: $("step-anim"), play: $("anim-play"), scale: $("anim-scale"),
-    scaleV: $("anim-scale-v"), t: $("anim-t"), out: $("anim-out") });
+    scaleV: $("anim-scale-v"), t: $("anim-t"), out: $("anim-out") }, send);
   app.view = view; app.anim = anim;
   function send(msg) {
     const text = JSON.stringify(msg);
@@ -81,6 +81,7 @@ export function mount(root, transport, options = {}) {
       case "weights": for (const p of PANELS) if (p.onWeights) p.onWeights(m, ctx); app.lastWeights = m; view.hinges = m.hinges; graph.update(m, app.state?.config.task); view.draw(); break;
       case "hidden": app.hiddenMsg = m; drawHidden($("hidden"), m, app.state?.points || [], app.state?.config.task); break;
       case "trace": applyTrace(m); break;
+      case "step_geometry": anim.onGeometry(m); break;
       case "lecture": applyLecture(m); break;
       case "error": showError(m.message); break;
       case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
