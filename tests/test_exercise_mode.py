@@ -190,3 +190,16 @@ def test_bad_messages_are_refused_and_the_session_is_unchanged():
     net = {"W1": [[1.0, 0.0]], "b1": [0.0], "W2": [[0.0], [1.0]], "b2": [0.0, 0.0]}
     [_, _, r] = respond(s, {"type": "exercise_open", "name": "xor", "net": net})
     assert r["weights"]["W1"] == [[1.0, 0.0]] and r["result"]["hidden"] == 1 and s.model.sizes == [2, 1, 2]
+
+
+def test_every_exercise_opens_on_the_page_and_its_reference_passes():
+    s = Session(default_config())
+    for name, ex in E.EXERCISES.items():
+        [_, _, r] = respond(s, {"type": "exercise_open", "name": name})
+        X, y = s.X, s.y
+        if ex.kind == "points":
+            np.testing.assert_array_equal(X, ex.points()[0])
+        else:
+            assert r["exercise"]["polygons"] and 0 < len(X) <= 300 and 0 < y.sum() < len(y)
+        [state, r] = respond(s, {"type": "exercise_reference"})
+        assert r["result"]["passed"] and state["sizes"] == ex.reference().sizes, name

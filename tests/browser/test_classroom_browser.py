@@ -207,34 +207,36 @@ def test_watched_step_draws_the_exact_boundary(server, page):
 
 
 def test_lecture_path_ends_at_its_quiz(server, page):
-    """Steps 1 -> 5 through the bar: the last one opens the Exercises panel, in view, on the lecture's exercise;
-    its reference passes (checked here by a NumPy forward pass on the tokens); Undo brings back step 4."""
+    """Steps 1 -> 5 through the bar: the last one opens the lecture's exercise on the page itself (its tokens, a
+    [2, 2, 2] network to build, the map in view below the sticky header); its reference passes (checked here by
+    a NumPy forward pass on the tokens); Undo brings back step 4 and leaves the exercise."""
     from relunet import exercises as E
 
     app, url = server
     page.goto(url)
     ex = f"{APP}.exercise"
-    page.wait_for_function(f"{ex} && {ex}.result", timeout=20000)
+    page.wait_for_function(f"{ex} && {ex}.list.length", timeout=20000)
     page.select_option(".ex-pick", "xor")                  # another exercise open: step 5 must switch it
-    page.wait_for_function(f"{ex}.ex.name === 'xor'")
+    page.wait_for_function(f"{ex}.ex && {ex}.ex.name === 'xor'")
     page.evaluate("window.scrollTo(0, 0)")
-    for k, sizes in [(1, [2, 2]), (2, [2, 4, 2]), (3, [2, 4, 2]), (4, [1, 8, 1]), (5, [2, 4, 2])]:
+    for k, sizes in [(1, [2, 2]), (2, [2, 4, 2]), (3, [2, 4, 2]), (4, [1, 8, 1]), (5, [2, 2, 2])]:
         page.click(f"[data-step='{k}']")
         page.wait_for_function(f"{APP}.lecture.current === {k}")
         wait_state(page, lambda s: s["sizes"] == sizes, f"step {k}'s network")
+        if k == 1:
+            page.wait_for_function(f"{ex}.ex === null")    # a lecture step leaves the exercise
     assert "The quiz" in page.inner_text(".lecture-step.active")
     assert "w_j x + b_j = 0" in page.inner_text("#lecture-text")
-    page.wait_for_function(f"{ex}.ex.name === 'lecture' && {ex}.result")
+    page.wait_for_function(f"{ex}.ex && {ex}.ex.name === 'lecture' && {ex}.result")
     assert page.evaluate("document.querySelector('.ex-pick').value") == "lecture"
-    panel = "document.querySelector('[data-panel=exercises]')"
-    page.wait_for_function(f"""(() => {{ const r = {panel}.getBoundingClientRect(),
+    view = "document.querySelector('.mainview')"
+    page.wait_for_function(f"""(() => {{ const r = {view}.getBoundingClientRect(),
         top = document.querySelector('.topbar').getBoundingClientRect().bottom;
-        return r.top >= top - 1 && r.top < innerHeight / 2; }})()""")   # scrolled to, below the sticky header
-    assert page.is_visible("[data-panel=exercises] .ex-map")
+        return r.top >= top - 1 && r.top < top + 40; }})()""")   # the map scrolled to, below the sticky header
     lecture = E.get("lecture")
     assert page.inner_text(".ex-text") == lecture.text
     X, y = lecture.points()
-    assert page.evaluate(f"{ex}.ex.points.length") == len(X)                 # the target: the lecture's tokens
+    assert len(page.evaluate(f"{APP}.state.points")) == len(X)          # the page's data: the lecture's tokens
     page.click(".ex-ref")
     page.wait_for_function(f"{ex}.result.passed")
     assert page.inner_text(".ex-badge") == "PASS" and page.inner_text(".ex-correct") == str(len(X))
@@ -245,7 +247,7 @@ def test_lecture_path_ends_at_its_quiz(server, page):
     page.click("#lecture-undo")
     s = wait_state(page, lambda s: s["config"]["task"] == "regression", "step 4 again")
     assert s["sizes"] == [1, 8, 1] and s["config"]["dataset"] == "sine"
-    page.wait_for_function(f"{APP}.lecture.current === 4 && {APP}.mode === 'add'")
+    page.wait_for_function(f"{APP}.lecture.current === 4 && {APP}.mode === 'add' && {ex}.ex === null")
     assert page.inner_text(".lecture-step.active").startswith("4.")
     assert "piece-wise linear" in page.inner_text("#lecture-text")
 

@@ -327,16 +327,27 @@ class ExerciseMode {
         g.fillStyle = "rgba(220, 38, 38, 0.4)";
         for (const p of (res.missed || []).concat(res.extra || [])) { poly(p); g.fill(); }
       }
+      // the target: its convex pieces tinted as one path (no piece tinted twice), its outline dashed (without the
+      // seams between pieces when the exercise gives the outline)
+      g.beginPath();
+      for (const p of targetPolygons(ex)) p.forEach((q, i) => { const [x, y] = px(q); i ? g.lineTo(x, y) : g.moveTo(x, y); });
+      g.fillStyle = "rgba(5,150,105,0.12)"; g.fill("nonzero");
       g.strokeStyle = "#059669"; g.lineWidth = 2.5; g.setLineDash([7, 4]);
-      for (const p of targetPolygons(ex)) { poly(p); g.stroke(); }
+      if (ex.outline) {
+        g.beginPath();
+        for (const [a, b] of ex.outline) { const [x, y] = px(a), [u, w] = px(b); g.moveTo(x, y); g.lineTo(u, w); }
+        g.stroke();
+      } else for (const p of targetPolygons(ex)) { poly(p); g.stroke(); }
       g.setLineDash([]);
     } else if (res && res.correct) {
-      g.strokeStyle = "#dc2626"; g.lineWidth = 2.2;
+      g.strokeStyle = "#dc2626"; g.lineWidth = 1.6;      // thin enough that the token's colour shows through
+      g.beginPath();
       ex.points.forEach((p, i) => {
         if (res.correct[i]) return;
         const [a, b] = px(p);
-        g.beginPath(); g.moveTo(a - 6, b - 6); g.lineTo(a + 6, b + 6); g.moveTo(a + 6, b - 6); g.lineTo(a - 6, b + 6); g.stroke();
+        g.moveTo(a - 5.5, b - 5.5); g.lineTo(a + 5.5, b + 5.5); g.moveTo(a + 5.5, b - 5.5); g.lineTo(a - 5.5, b + 5.5);
       });
+      g.stroke();
     }
     if (!this.weights) return;
     this.handles.forEach((h, j) => {
@@ -414,8 +425,8 @@ class ExerciseMode {
   }
 }
 
-// The target's convex pieces: "polygons" (a union of convex polygons), or the older single "polygon".
-function targetPolygons(ex) { return ex.polygons || (ex.polygon ? [ex.polygon] : []); }
+// The target's convex pieces (relunet.exercises: a region target is a union of convex polygons).
+function targetPolygons(ex) { return ex.polygons || []; }
 
 // "ex=xor&done=a.b&net=..." -> {ex, done, net}
 function parseHash(text) {
