@@ -148,6 +148,21 @@ def test_undo_brings_back_the_page_before_and_the_exercise_with_its_network():
     assert s.config == start and s.model.sizes == [2, 2] and "exercise" not in s.ext
 
 
+def test_a_data_preset_leaves_the_exercise_and_undo_brings_it_back():
+    s = Session(default_config())
+    respond(s, {"type": "exercise_open", "name": "lecture"})
+    respond(s, {"type": "exercise_reference"})
+    built = [w.copy() for w in s.model.get_weights()]
+    [err, _] = respond(s, {"type": "set_data", "noise": 0.3})      # hand-made data: refused, the exercise stays
+    assert err["type"] == "error" and "exercise" in s.ext and len(s.ext["lecture"]["undo"]) == 1
+    replies = respond(s, {"type": "set_data", "dataset": "moons"})
+    assert replies[-1] == {"type": "exercise", "closed": True} and s.config.dataset == "moons"
+    assert "exercise" not in s.ext and replies[1]["undo"] == 2
+    r = graded(respond(s, {"type": "undo"}))
+    assert r["name"] == "lecture" and r["result"]["passed"]
+    assert all(np.array_equal(a, b) for a, b in zip(s.model.get_weights(), built))
+
+
 def test_building_another_network_leaves_the_exercise():
     s = Session(default_config())
     respond(s, {"type": "exercise_open", "name": "lecture"})

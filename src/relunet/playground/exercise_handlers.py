@@ -33,7 +33,7 @@ from .. import exercises as E
 from ..engine.errors import RelunetError
 from . import protocol as P
 from .lecture import LECTURE, info, push_undo
-from .session import SNAPSHOT_HOOKS, register
+from .session import HANDLERS, SNAPSHOT_HOOKS, register
 from .state import CUSTOM, HASH_POINTS, Config, check
 
 #: Weights the page may set: far beyond any sensible hand-built network, well inside float64.
@@ -185,10 +185,15 @@ def _use(session, st, model):
     st["model"] = session.model
 
 
+def _still_open(session, st):
+    """Is the exercise of state `st` still the page's experiment: its network, and tokens rather than a preset?"""
+    return st is not None and st["model"] is session.model and session.config.dataset == CUSTOM
+
+
 def _open(session):
-    """The open exercise's state; a user error when none is open (or the network it was on is gone)."""
+    """The open exercise's state; a user error when none is open (or the page left it)."""
     st = session.ext.get("exercise")
-    if st is None or st["model"] is not session.model:
+    if not _still_open(session, st):
         raise RelunetError("no exercise is open; choose one in the Exercises panel first")
     return st
 
@@ -219,8 +224,7 @@ def reply(session, opened=False):
 
 def announce(session):
     """What the page needs after the session changed wholesale (Undo): the open exercise, or that none is."""
-    st = session.ext.get("exercise")
-    if st is None or st["model"] is not session.model:
+    if not _still_open(session, session.ext.get("exercise")):
         session.ext.pop("exercise", None)
         return [CLOSED]
     return reply(session, opened=True)
@@ -231,7 +235,7 @@ def on_render(session):
     st = session.ext.get("exercise")
     if st is None:
         return []
-    if st["model"] is not session.model:     # another network was built: the exercise is left
+    if not _still_open(session, st):         # another network or a data preset: the exercise is left
         del session.ext["exercise"]
         return [CLOSED]
     if st["graded"] == _key(session.model) or not all(np.isfinite(w).all() for w in session.model.get_weights()):
@@ -242,7 +246,7 @@ def on_render(session):
 def open_exercise(session, name):
     """Open exercise `name` (the lecture's quiz step; its undo is pushed already), unless it is open."""
     st = session.ext.get("exercise")
-    if st is None or st["name"] != name or st["model"] is not session.model:
+    if not _still_open(session, st) or st["name"] != name:
         ex = E.get(name)
         enter(session, ex, starting_net(ex))
     return reply(session, opened=True)
@@ -251,8 +255,7 @@ def open_exercise(session, name):
 # ============================================================================ messages
 def on_list(session, m):
     st = session.ext.get("exercise")
-    is_open = st is not None and st["model"] is session.model
-    return [{"type": "exercise_list", "list": exercise_list(), "open": st["name"] if is_open else None}]
+    return [{"type": "exercise_list", "list": exercise_list(), "open": st["name"] if _still_open(session, st) else None}]
 
 
 def on_open(session, m):
@@ -267,6 +270,20 @@ def on_open(session, m):
 def on_close(session, m):
     _open(session)
     push_undo(session)
+    del session.ext["exercise"]
+    return [session.state(), info(session), CLOSED]
+
+
+def on_set_data(session, m):
+    """A data preset (or any data setting) while an exercise is open leaves it, undoably like Close."""
+    if not _still_open(session, session.ext.get("exercise")):
+        return session._on_set_data(m)
+    ext = push_undo(session)
+    try:
+        session._on_set_data(m)
+    except Exception:
+        ext["undo"].pop()           # refused: the page and its undo stack stay as they were
+        raise
     del session.ext["exercise"]
     return [session.state(), info(session), CLOSED]
 
@@ -341,7 +358,7 @@ def on_reference(session, m):
 # ============================================================================ snapshots (Undo)
 def _save(session):
     st = session.ext.get("exercise")
-    return st["name"] if st is not None and st["model"] is session.model else None
+    return st["name"] if _still_open(session, st) else None
 
 
 def _load(session, name):
@@ -353,6 +370,9 @@ def _load(session, name):
 
 
 SNAPSHOT_HOOKS["exercise"] = (_save, _load)
+# set_data is the session's own message (protocol.SetData); a handler registered for it runs instead of
+# Session._on_set_data, which on_set_data calls
+HANDLERS["set_data"] = on_set_data
 for _model, _handler in ((ExerciseList, on_list), (ExerciseOpen, on_open), (ExerciseClose, on_close),
                          (ExerciseHinge, on_hinge), (ExerciseOutput, on_output), (ExerciseUnits, on_units),
                          (ExerciseSolve, on_solve), (ExerciseReference, on_reference)):
