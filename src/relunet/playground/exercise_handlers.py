@@ -254,8 +254,11 @@ def open_exercise(session, name):
 
 # ============================================================================ messages
 def on_list(session, m):
+    """The list, and the open exercise with its grade (a page that joins a session with one open draws it)."""
     st = session.ext.get("exercise")
-    return [{"type": "exercise_list", "list": exercise_list(), "open": st["name"] if _still_open(session, st) else None}]
+    if not _still_open(session, st):
+        return [{"type": "exercise_list", "list": exercise_list(), "open": None}]
+    return [{"type": "exercise_list", "list": exercise_list(), "open": st["name"]}] + reply(session, opened=True)
 
 
 def on_open(session, m):

@@ -102,19 +102,25 @@ class ExerciseMode {
     this.render();
   }
 
-  // The first state from the server: the list, and the exercise of the link (none without one).
+  // The first state from the server: ask for the list (and the exercise open in the session, if any).
   onState(state) {
-    if (!this.started) {
-      this.started = true;
-      this.send({ type: "exercise_list" });
-      const s = this.saved, net = s.net ? decodeNet(s.net) : null;
-      if (s.ex) { this.touched = true; this.send(net ? { type: "exercise_open", name: s.ex, net } : { type: "exercise_open", name: s.ex }); }
-    }
+    if (!this.started) { this.started = true; this.send({ type: "exercise_list" }); }
     this.faint = this.ex && this.ex.kind === "region" ? state.points : null;
     if (this.faint) this.view.points = [];    // a region target's tokens only train: drawn faintly (draw)
   }
 
-  onList(m) { this.list = m.list; this.render(); }
+  // The first list: a session that has no exercise open opens the link's (none without one); a session that
+  // has one (a reload that kept the session) sends it with the list.
+  onList(m) {
+    this.list = m.list;
+    if (!this.listed) {
+      this.listed = true;
+      const s = this.saved, net = s.net ? decodeNet(s.net) : null;
+      if (s.ex) this.touched = true;
+      if (s.ex && !m.open) this.send(net ? { type: "exercise_open", name: s.ex, net } : { type: "exercise_open", name: s.ex });
+    }
+    this.render();
+  }
 
   open(name) { this.touched = true; this.send({ type: "exercise_open", name }); }
   units() { return this.weights ? this.weights.W1.length : 0; }
