@@ -318,7 +318,7 @@ class Session:
             self.epoch, self.updates = snap["epoch"], snap["updates"]
             self.box = list(snap["box"])
             for name, (_, load) in SNAPSHOT_HOOKS.items():
-                load(self, snap["ext"].get(name))
+                load(self, snap.get("ext", {}).get(name))
 
     def _on_set_task(self, m):
         if m.task == self.config.task:
