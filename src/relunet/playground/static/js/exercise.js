@@ -106,7 +106,8 @@ class ExerciseMode {
   onState(state) {
     if (!this.started) { this.started = true; this.send({ type: "exercise_list" }); }
     this.faint = this.ex && this.ex.kind === "region" ? state.points : null;
-    if (this.faint) this.view.points = [];    // a region target's tokens only train: drawn faintly (draw)
+    // a region target's tokens only train: drawn faintly (draw), not as the page's points
+    this.view.points = this.faint ? [] : state.points;
   }
 
   // The first list: a session that has no exercise open opens the link's (none without one); a session that
