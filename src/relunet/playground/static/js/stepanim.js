@@ -246,6 +246,7 @@ export class StepAnimation {
 
   end() {
     this.stopTimer(); this.frozen = null; this.k = 0; this.drawn = null;
+    this.inflight = null;      // an answer still on its way is kept when it comes; the next watch asks afresh
     this.els.t.value = 0; this.els.play.innerHTML = "&#9654; Watch the step";
     if (this.view.anim) { this.view.anim = null; this.view.draw(); }
   }
