@@ -240,8 +240,10 @@ export class StepAnimation {
       : g.reason ? `No exact boundary: ${g.reason}.`
       : g.pos[this.k] && g.pos[0] ? `${L > 1 ? "Dotted: each hinge line before the step; dashed: now. " : ""}Grey: the boundary before; black: now (exact, relunet.pwl).`
       : "Computing the exact boundary…";
+    const have = g ? g.pos.filter(Boolean).length : 0;
+    const progress = g && !g.reason && have <= STEPS ? ` Exact lines of ${have} of ${STEPS + 1} positions so far.` : "";
     this.els.out.innerHTML = `<table><tr><th>k</th><th>f_k</th><th>1[y=k]</th><th>dL/dz${L}_k</th><th>f_k now</th></tr>${rows}</table>` +
-      `<div>η = ${fmt(tr.lr * s, 4)} (lr × ${fmt(s, 3)}), t = ${t.toFixed(3)}: L = −log f_${y}: ${fmt(tr.loss, 4)} → <b>${fmt(-Math.log(fNow[y]), 4)}</b>. ${lines}</div>`;
+      `<div>η = ${fmt(tr.lr * s, 4)} (lr × ${fmt(s, 3)}), t = ${t.toFixed(3)}: L = −log f_${y}: ${fmt(tr.loss, 4)} → <b>${fmt(-Math.log(fNow[y]), 4)}</b>. ${lines}${progress}</div>`;
   }
 
   end() {
