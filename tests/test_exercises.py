@@ -164,6 +164,10 @@ def test_exercise_command_line(run_cli, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 8 and lines[0].startswith("1. lecture") and lines[4].startswith("5. islands")
     assert "(region, at most 6 hidden units)" in lines[5]
+    assert main(["exercise", "reference", "lshape", "--out", str(tmp_path / "l.npz")]) == 0
+    capsys.readouterr()
+    assert main(["exercise", "check", "lshape", "--model", str(tmp_path / "l.npz")]) == 0
+    assert capsys.readouterr().out.startswith("lshape: PASS")
     assert main(["exercise", "check", "xor", "--model", str(tmp_path / "m.npz")]) == 1
     assert "xor: FAIL" in capsys.readouterr().out
     assert main(["exercise", "check", "moon", "--model", str(tmp_path / "m.npz")]) == 2

@@ -133,3 +133,7 @@ def test_stale_steps_reasons_and_bad_messages():
         replies = respond(s, msg)
         assert replies[0]["type"] == "error" and why in replies[0]["message"] and replies[1]["type"] == "state"
     assert all(np.array_equal(a, b) for a, b in zip(s.model.get_weights(), weights))
+    # a diverged network (NaN weights) cannot be traced: a reason, not an error, so the page stops waiting
+    s.model.linears[0].W[0, 0] = np.nan
+    (reply,) = ask(s, point, tr["step_id"], 1.0, [0.0], box)
+    assert "NaN or infinite" in reply["reason"]

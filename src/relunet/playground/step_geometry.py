@@ -96,20 +96,26 @@ def on_step_geometry(session, m):
     reason = unavailable(session, m)
     if reason:
         return [reply | {"reason": reason}]
+    try:
+        return [reply | answer(session, m)]
+    except RelunetError as e:       # e.g. weights that overflowed: the page keeps its sampled map
+        return [reply | {"reason": str(e)}]
+
+
+def answer(session, m):
+    """{"stale": true} when the session's network is not the traced one; else the positions computed within
+    STEP_BUDGET seconds (at least one) and the time taken."""
     lr = session.trainer.lr if session.trainer else session.config.lr     # as session.trace takes it
     trace = trace_token(session.model.copy(), np.array([m.point.x, m.point.y]), int(m.point.label), lr,
                         session.config.weight_decay)
     if trace["step_id"] != m.step_id:
-        return [reply | {"stale": True}]
+        return {"stale": True}
     t0, done = time.perf_counter(), []
     for t in m.ts:
         if done and time.perf_counter() - t0 > STEP_BUDGET:
             break
-        try:
-            done.append({"t": t} | position(stepped(session.model, trace, t * m.scale), list(m.box)))
-        except RelunetError as e:       # e.g. weights that overflowed: the page keeps its sampled map
-            return [reply | {"reason": str(e)}]
-    return [reply | {"positions": done, "ms": round(1000 * (time.perf_counter() - t0), 1)}]
+        done.append({"t": t} | position(stepped(session.model, trace, t * m.scale), list(m.box)))
+    return {"positions": done, "ms": round(1000 * (time.perf_counter() - t0), 1)}
 
 
 S.register(StepGeometry, on_step_geometry)

@@ -130,11 +130,11 @@ export class StepAnimation {
     this.els.t.value = t;
     const view = this.view, box = view.box.slice(), s = this.scale;
     const exact = layers.every((l, i) => i === layers.length - 1 || PWL.includes(l.act));
-    const g = exact ? this._geometry(tr, s, box) : null;
-    const net = weightsAt(layers, t * s), image = this._map(layers, net, box, g ? null : tr);
-    const before = g && g.pos[0], now = g && g.pos[this.k];
+    const g = exact ? this._geometry(tr, s, box) : null, lines = !!g && !g.reason;
+    const net = weightsAt(layers, t * s), image = this._map(layers, net, box, lines ? null : tr);
+    const before = lines && g.pos[0], now = lines && g.pos[this.k];
     view.anim = {
-      image, box, exact: !!g,
+      image, box, exact: lines,
       before: before ? before.boundary : null, now: now ? now.boundary : null,
       hingesOld: before && now && before.hinges ? before.hinges : null, hingesNow: now && now.hinges ? now.hinges : null,
     };
@@ -237,15 +237,18 @@ export class StepAnimation {
     const rows = tr.f.map((f, k) => `<tr><td>${k}</td><td>${fmt(f, 3)}</td><td>${k === y ? 1 : 0}</td>` +
       `<td class="${dz[k] >= 0 ? "pos" : "neg"}"><b>${fmt(dz[k], 3)}</b></td><td>${fmt(fNow[k], 3)}</td></tr>`).join("");
     const lines = !g ? "Grey: the boundary before; black: now (sampled on the map's grid: these layers are not piece-wise linear)."
-      : g.reason ? `No exact boundary: ${g.reason}.`
+      : g.reason ? `No exact boundary (${g.reason}): grey and black mark the boundary before and now on the map's grid.`
       : g.pos[this.k] && g.pos[0] ? `${L > 1 ? "Dotted: each hinge line before the step; dashed: now. " : ""}Grey: the boundary before; black: now (exact, relunet.pwl).`
       : "Computing the exact boundary…";
+    const have = g ? g.pos.filter(Boolean).length : 0;
+    const progress = g && !g.reason && have <= STEPS ? ` Exact lines of ${have} of ${STEPS + 1} positions so far.` : "";
     this.els.out.innerHTML = `<table><tr><th>k</th><th>f_k</th><th>1[y=k]</th><th>dL/dz${L}_k</th><th>f_k now</th></tr>${rows}</table>` +
-      `<div>η = ${fmt(tr.lr * s, 4)} (lr × ${fmt(s, 3)}), t = ${t.toFixed(3)}: L = −log f_${y}: ${fmt(tr.loss, 4)} → <b>${fmt(-Math.log(fNow[y]), 4)}</b>. ${lines}</div>`;
+      `<div>η = ${fmt(tr.lr * s, 4)} (lr × ${fmt(s, 3)}), t = ${t.toFixed(3)}: L = −log f_${y}: ${fmt(tr.loss, 4)} → <b>${fmt(-Math.log(fNow[y]), 4)}</b>. ${lines}${progress}</div>`;
   }
 
   end() {
     this.stopTimer(); this.frozen = null; this.k = 0; this.drawn = null;
+    this.inflight = null;      // an answer still on its way is kept when it comes; the next watch asks afresh
     this.els.t.value = 0; this.els.play.innerHTML = "&#9654; Watch the step";
     if (this.view.anim) { this.view.anim = null; this.view.draw(); }
   }
