@@ -324,6 +324,12 @@ class ExerciseMode {
     const [x0, x1, y0, y1] = ex.box;
     g.strokeStyle = "rgba(17,24,39,0.5)"; g.lineWidth = 1; g.setLineDash([3, 3]);
     poly([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]); g.stroke(); g.setLineDash([]);
+    // the grade's exact boundary, when the exact overlay (which draws it too) is switched off
+    if (!v.regions && res && res.boundary) {
+      g.strokeStyle = "#111827"; g.lineWidth = 2.4; g.lineCap = "round"; g.beginPath();
+      for (const [a, b] of res.boundary) { const [x, y] = px(a), [u, w] = px(b); g.moveTo(x, y); g.lineTo(u, w); }
+      g.stroke(); g.lineCap = "butt";
+    }
     if (ex.kind === "region") {
       for (const [x, y, k] of this.faint || []) {
         const [a, b] = px([x, y]);
