@@ -238,9 +238,15 @@ def on_render(session):
     if not _still_open(session, st):         # another network or a data preset: the exercise is left
         del session.ext["exercise"]
         return [CLOSED]
-    if st["graded"] == _key(session.model) or not all(np.isfinite(w).all() for w in session.model.get_weights()):
+    key = _key(session.model)
+    if st["graded"] == key or not all(np.isfinite(w).all() for w in session.model.get_weights()):
         return []
-    return reply(session)
+    try:
+        with np.errstate(all="ignore"):     # weights grown huge by a diverging run: graded as they are
+            return reply(session)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        st["graded"] = key                  # weights the geometry cannot handle: no grade, and no retry each frame
+        return []
 
 
 def open_exercise(session, name):
