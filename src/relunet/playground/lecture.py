@@ -4,6 +4,10 @@
     {"type": "lecture", "step": k} -> the page takes step k's experiment (data, network, training, view);
                                       what it showed before is pushed on an undo stack
     {"type": "undo"}               -> back to the page as it was before the last step (weights included)
+    {"type": "hello", "hash": "...&step=3"}
+                                   -> a link names the step it was taken at (open_link): the page opens on
+                                      that step's text and mode, with the link's experiment (the step's own
+                                      config when the link names only "step=3")
 
 Texts use the lecture's notation (Lecture 12, "Multi-layer neural nets"): f(x) = argmax(Wx + b),
 h_j = max(0, w_j x + b_j), f = softmax(z^(2)), dL/dz_k = f_k - 1[y=k], W <- W - eta dL/dW.
@@ -16,9 +20,9 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field
 
-from .protocol import Layer, _Strict
+from .protocol import Layer, ProtocolError, _Strict
 from .session import register
-from .state import Config, check
+from .state import Config, check, decode_hash, default_config
 
 # Every step starts from the lecture's data (make_dataset("lecture")) trained by plain per-sample SGD.
 LECTURE = dict(task="classification", dataset="lecture", n=90, noise=0.12, data_seed=0, test_fraction=0.0,
@@ -91,8 +95,12 @@ def step_config(k):
     return check(Config(**data))
 
 
+def _ext(session):
+    return session.ext.setdefault("lecture", {"current": None, "undo": []})
+
+
 def info(session):
-    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    ext = _ext(session)
     return {"type": "lecture", "current": ext["current"], "undo": len(ext["undo"]),
             "steps": [{"title": s["title"], "text": s["text"], "mode": s.get("mode", "add")} for s in STEPS]}
 
@@ -100,9 +108,8 @@ def info(session):
 def on_lecture(session, m):
     if m.step is None:
         return [info(session)]
-    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
-    ext["undo"].append((ext["current"], session.snapshot()))
-    del ext["undo"][:-UNDO_DEPTH]
+    remember(session)
+    ext = _ext(session)
     ext["current"] = m.step
     new, old = step_config(m.step), session.config
     if all(getattr(new, k) == getattr(old, k) for k in SAME_NETWORK):
@@ -115,8 +122,45 @@ def on_lecture(session, m):
     return [session.state(), info(session)]
 
 
+def remember(session):
+    """Push the page as it is now (its step, settings, data, weights) on the undo stack."""
+    ext = _ext(session)
+    ext["undo"].append((ext["current"], session.snapshot()))
+    del ext["undo"][:-UNDO_DEPTH]
+
+
+def split_step(text):
+    """'<experiment>&step=3' -> ('<experiment>', 3); a link without a step -> (text, None).
+
+    The step rides in the experiment's part of the link as one more key; state.decode_hash never sees it."""
+    text = text[1:] if text.startswith("#") else text
+    parts = [p for p in text.split("&") if p]
+    steps = [p for p in parts if p.startswith("step=")]
+    if not steps:
+        return text, None
+    value = steps[-1][len("step="):]
+    if not (value.isdigit() and 1 <= int(value) <= len(STEPS)):
+        raise ProtocolError(f"link: step={value!r} is not valid (a lecture step from 1 to {len(STEPS)})")
+    return "&".join(p for p in parts if not p.startswith("step=")), int(value)
+
+
+def link_config(text):
+    """(config, step) named by a link: its experiment, else its step's config, else the defaults."""
+    rest, step = split_step(text)
+    if rest:
+        return decode_hash(rest), step
+    return (step_config(step) if step else default_config()), step
+
+
+def open_link(session, text):
+    """Open the page on the link `text`: its experiment afresh, and the lecture step it names (or none)."""
+    config, step = link_config(text)
+    session.set_experiment(config)
+    _ext(session)["current"] = step
+
+
 def on_undo(session, m):
-    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    ext = _ext(session)
     if ext["undo"]:
         ext["current"], snap = ext["undo"].pop()
         session.restore(snap)

@@ -23,7 +23,7 @@ from ..io import from_bytes, to_bytes
 from . import frames, protocol as P, views
 from .backprop import trace_token
 from .regions import exact_overlay
-from .state import CUSTOM, HASH_POINTS, check, decode_hash, default_config, encode_hash
+from .state import CUSTOM, HASH_POINTS, check, default_config, encode_hash
 
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
 THUMB_UNITS = 32        # units shown per hidden layer in thumbnails
@@ -285,7 +285,9 @@ class Session:
         return new
 
     def _on_hello(self, m):
-        self.set_experiment(decode_hash(m.hash) if m.hash else default_config())
+        from .lecture import open_link      # a link may name the lecture step it was taken at
+
+        open_link(self, m.hash)
 
     def set_experiment(self, config):
         """Start the experiment `config` afresh: its data, a new model from its seed, the view fitted."""
