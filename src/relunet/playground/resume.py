@@ -88,6 +88,11 @@ class SessionStore:
     def __contains__(self, token):
         return token in self._entries
 
+    def session(self, token):
+        """The session of `token`, attached or waiting; None when there is none."""
+        entry = self._entries.get(token)
+        return entry.session if entry is not None else None
+
     def _expire(self):
         now = self.clock()
         waiting = self.detached
