@@ -128,8 +128,9 @@ def rejoin(session, hello):
     with session.lock:
         try:
             rest, step = split_step(hello.hash)
-            other = (rest and decode_hash(rest) != session.config) or (step is not None and step != _ext(session)["current"])
-            if other:
+            other_experiment = bool(rest) and decode_hash(rest) != session.config
+            other_step = step is not None and step != _ext(session)["current"]
+            if other_experiment or other_step:
                 remember(session)
                 open_link(session, hello.hash)
             out = []
