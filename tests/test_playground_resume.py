@@ -7,6 +7,7 @@ the same messages (the same seed gives the same run); Undo must give back the sn
 
 import asyncio
 import json
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -105,11 +106,14 @@ def test_a_reload_resumes_weights_counters_lecture_step_and_undo(client, app):
         hello, _ = a.open()
         assert not hello["resumed"] and len(hello["token"]) == 32 and int(hello["token"], 16) >= 0
         at_step_2, trained = steps_then_train(a)
-        a.call(type="play")
-        link = a.call(type="pause")["hash"] + "&step=3"      # what the page's address bar holds
+        link = a.call(type="play")["hash"] + "&step=3"       # what the page's address bar holds
         (session,) = app.state.sessions
+        a.until("metrics")                                   # training, when the tab goes
     assert not app.state.sessions and not session.playing        # detached: training paused
+    time.sleep(0.2)                                              # (a training chunk under way ends)
     updates = session.updates
+    time.sleep(0.3)
+    assert session.updates == updates >= 30
     trained = [w.copy() for w in session.model.get_weights()]
 
     with client.websocket_connect("/ws") as raw:
