@@ -95,12 +95,13 @@ def step_config(k):
     return check(Config(**data))
 
 
-def _ext(session):
+def progress(session):
+    """The lecture's part of a session: {"current": step or None, "undo": [(step, snapshot), ...]}."""
     return session.ext.setdefault("lecture", {"current": None, "undo": []})
 
 
 def info(session):
-    ext = _ext(session)
+    ext = progress(session)
     return {"type": "lecture", "current": ext["current"], "undo": len(ext["undo"]),
             "steps": [{"title": s["title"], "text": s["text"], "mode": s.get("mode", "add")} for s in STEPS]}
 
@@ -109,7 +110,7 @@ def on_lecture(session, m):
     if m.step is None:
         return [info(session)]
     remember(session)
-    ext = _ext(session)
+    ext = progress(session)
     ext["current"] = m.step
     new, old = step_config(m.step), session.config
     if all(getattr(new, k) == getattr(old, k) for k in SAME_NETWORK):
@@ -124,7 +125,7 @@ def on_lecture(session, m):
 
 def remember(session):
     """Push the page as it is now (its step, settings, data, weights) on the undo stack."""
-    ext = _ext(session)
+    ext = progress(session)
     ext["undo"].append((ext["current"], session.snapshot()))
     del ext["undo"][:-UNDO_DEPTH]
 
@@ -156,11 +157,11 @@ def open_link(session, text):
     """Open the page on the link `text`: its experiment afresh, and the lecture step it names (or none)."""
     config, step = link_config(text)
     session.set_experiment(config)
-    _ext(session)["current"] = step
+    progress(session)["current"] = step
 
 
 def on_undo(session, m):
-    ext = _ext(session)
+    ext = progress(session)
     if ext["undo"]:
         ext["current"], snap = ext["undo"].pop()
         session.restore(snap)

@@ -19,6 +19,11 @@ import asyncio
 import secrets
 import time
 
+from .driver import error
+from .lecture import open_link, progress, remember, split_step
+from .protocol import Hello, ProtocolError, parse_message
+from .state import decode_hash
+
 GRACE_SECONDS = 600     # a detached session waits this long for its tab to come back
 MAX_DETACHED = 16       # at most this many detached sessions are kept; the oldest is dropped first
 RECLAIM_SECONDS = 2.0   # how long a token still attached may take to be released by its closing socket
@@ -103,8 +108,6 @@ class SessionStore:
 
 def hello_of(text):
     """The page's first message parsed, when it is a hello; None for anything else (answered as usual)."""
-    from .protocol import Hello, ProtocolError, parse_message
-
     try:
         m = parse_message(text)
     except ProtocolError:
@@ -120,16 +123,11 @@ def rejoin(session, hello):
     (a reload shows the link the page itself wrote, so the two differ only when someone edited or followed a
     link in this tab, and that is what they asked for), and nothing trained is lost.
     """
-    from .driver import error
-    from .lecture import _ext, open_link, remember, split_step
-    from .protocol import ProtocolError
-    from .state import decode_hash
-
     with session.lock:
         try:
             rest, step = split_step(hello.hash)
             other_experiment = bool(rest) and decode_hash(rest) != session.config
-            other_step = step is not None and step != _ext(session)["current"]
+            other_step = step is not None and step != progress(session)["current"]
             if other_experiment or other_step:
                 remember(session)
                 open_link(session, hello.hash)
