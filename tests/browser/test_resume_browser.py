@@ -95,6 +95,8 @@ def test_a_reload_keeps_weights_lecture_step_and_undo_and_reconnect_resumes(serv
     assert page.evaluate(f"{APP}.session.token") == token
     wait_for(page, "a.lecture.current === 3 && a.lastMetrics.updates === 20", "step 3 and 20 updates after the reload")
     assert page.evaluate("document.querySelector('.lecture-step.active').dataset.step") == "3"
+    page.wait_for_function("document.getElementById('c-updates').textContent === '20'")    # the counters painted
+    assert page.is_enabled("#lecture-undo") and page.evaluate(f"{APP}.lecture.undo") == 2
     for got, want in zip(page_weights(page), before):
         np.testing.assert_array_equal(got, want)
 
