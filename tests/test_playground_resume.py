@@ -218,3 +218,15 @@ def test_at_most_max_detached_sessions_wait_the_oldest_dropped_first():
         assert await store.claim(tokens[9]) is None and store.detached == tokens[10:]
 
     asyncio.run(scenario())
+
+
+def test_a_detached_session_is_freed_when_its_grace_ends_without_other_tabs():
+    async def scenario():
+        store = SessionStore(grace=0.05)
+        token = store.add(SimpleNamespace(playing=False))
+        store.detach(token)
+        assert token in store
+        await asyncio.sleep(0.3)                # nobody connects meanwhile
+        assert token not in store and store.detached == []
+
+    asyncio.run(scenario())

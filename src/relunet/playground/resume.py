@@ -12,7 +12,8 @@ session, silently: a duplicated tab copies sessionStorage, so two tabs may send 
 must not take the first one's session away. A reload's new socket may arrive before the server has seen the old
 one close, so an attached token is waited for up to RECLAIM_SECONDS before it counts as taken.
 
-Everything here runs on the server's event loop (one thread), so the store needs no lock.
+Everything here runs on the server's event loop (one thread), so the store needs no lock. Expired sessions are
+dropped when the next tab connects or leaves, and at the latest 0.1 s after their grace ends.
 """
 
 import asyncio
@@ -83,6 +84,8 @@ class SessionStore:
         entry.since = self.clock()
         entry.released.set()
         self._expire()
+        # free it when its grace ends, even if no other tab connects meanwhile
+        asyncio.get_running_loop().call_later(self.grace + 0.1, self._expire)
 
     @property
     def detached(self):
