@@ -5,9 +5,9 @@
                                       what it showed before is pushed on an undo stack
     {"type": "undo"}               -> back to the page as it was before the last step (weights included)
     {"type": "hello", "hash": "...&step=3"}
-                                   -> a link names the step it was taken at (open_link): the page opens on
-                                      that step's text and mode, with the link's experiment (the step's own
-                                      config when the link names only "step=3")
+                                   -> a link names the step it was taken at (open_link, at the end): the page
+                                      opens on that step's text and mode, with the link's experiment (the
+                                      step's own config when the link names only "step=3")
 
 Texts use the lecture's notation (Lecture 12, "Multi-layer neural nets"): f(x) = argmax(Wx + b),
 h_j = max(0, w_j x + b_j), f = softmax(z^(2)), dL/dz_k = f_k - 1[y=k], W <- W - eta dL/dW.
@@ -95,22 +95,24 @@ def step_config(k):
     return check(Config(**data))
 
 
-def progress(session):
-    """The lecture's part of a session: {"current": step or None, "undo": [(step, snapshot), ...]}."""
-    return session.ext.setdefault("lecture", {"current": None, "undo": []})
-
-
 def info(session):
-    ext = progress(session)
+    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
     return {"type": "lecture", "current": ext["current"], "undo": len(ext["undo"]),
             "steps": [{"title": s["title"], "text": s["text"], "mode": s.get("mode", "add")} for s in STEPS]}
+
+
+def push_undo(session):
+    """Keep the page as it is now (with the lecture step it is at) for Undo."""
+    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    ext["undo"].append((ext["current"], session.snapshot()))
+    del ext["undo"][:-UNDO_DEPTH]
+    return ext
 
 
 def on_lecture(session, m):
     if m.step is None:
         return [info(session)]
-    remember(session)
-    ext = progress(session)
+    ext = push_undo(session)
     ext["current"] = m.step
     new, old = step_config(m.step), session.config
     if all(getattr(new, k) == getattr(old, k) for k in SAME_NETWORK):
@@ -123,11 +125,22 @@ def on_lecture(session, m):
     return [session.state(), info(session)]
 
 
-def remember(session):
-    """Push the page as it is now (its step, settings, data, weights) on the undo stack."""
-    ext = progress(session)
-    ext["undo"].append((ext["current"], session.snapshot()))
-    del ext["undo"][:-UNDO_DEPTH]
+def on_undo(session, m):
+    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    if ext["undo"]:
+        ext["current"], snap = ext["undo"].pop()
+        session.restore(snap)
+    return [session.state(), info(session)]
+
+
+register(Lecture, on_lecture)
+register(Undo, on_undo)
+
+
+# ---------------------------------------------------------------------------------------------- the link
+def current_step(session):
+    """The lecture step the page stands at (1-based), or None."""
+    return session.ext.get("lecture", {}).get("current")
 
 
 def split_step(text):
@@ -157,16 +170,4 @@ def open_link(session, text):
     """Open the page on the link `text`: its experiment afresh, and the lecture step it names (or none)."""
     config, step = link_config(text)
     session.set_experiment(config)
-    progress(session)["current"] = step
-
-
-def on_undo(session, m):
-    ext = progress(session)
-    if ext["undo"]:
-        ext["current"], snap = ext["undo"].pop()
-        session.restore(snap)
-    return [session.state(), info(session)]
-
-
-register(Lecture, on_lecture)
-register(Undo, on_undo)
+    session.ext.setdefault("lecture", {"current": None, "undo": []})["current"] = step

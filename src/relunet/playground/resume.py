@@ -21,7 +21,7 @@ import secrets
 import time
 
 from .driver import error
-from .lecture import open_link, progress, remember, split_step
+from .lecture import current_step, open_link, push_undo, split_step
 from .protocol import Hello, ProtocolError, parse_message
 from .state import decode_hash
 
@@ -130,9 +130,9 @@ def rejoin(session, hello):
         try:
             rest, step = split_step(hello.hash)
             other_experiment = bool(rest) and decode_hash(rest) != session.config
-            other_step = step is not None and step != progress(session)["current"]
+            other_step = step is not None and step != current_step(session)
             if other_experiment or other_step:
-                remember(session)
+                push_undo(session)
                 open_link(session, hello.hash)
             out = []
         except ProtocolError as e:
