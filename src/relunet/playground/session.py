@@ -23,7 +23,7 @@ from ..io import from_bytes, to_bytes
 from . import frames, protocol as P, views
 from .backprop import trace_token
 from .regions import exact_overlay
-from .state import CUSTOM, HASH_POINTS, check, default_config, encode_hash
+from .state import CUSTOM, HASH_POINTS, check, decode_hash, default_config, encode_hash
 
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
 THUMB_UNITS = 32        # units shown per hidden layer in thumbnails

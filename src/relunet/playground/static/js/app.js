@@ -83,7 +83,6 @@ export function mount(root, transport, options = {}) {
       case "trace": applyTrace(m); break;
       case "lecture": applyLecture(m); break;
       case "error": showError(m.message); break;
-      case "session": app.session = m; break;     // {token, resumed}: the transport keeps the token
       case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
       case "pwl": applyExact(m); break;
     }
@@ -648,6 +647,8 @@ export function mount(root, transport, options = {}) {
   // The hello names the link, and the session token this tab was given, if any: the server resumes that
   // session after a reload or a Reconnect (resume.py), unless the link names another experiment.
   function hello(hash) { return transport.token ? { type: "hello", hash, token: transport.token } : { type: "hello", hash }; }
+  // The server's first reply on a connection: {type: "session", token, resumed} (the transport keeps the token).
+  transport.onMessage(m => { if (m && m.type === "session") app.session = m; });
   app.extHash = url ? location.hash.slice(1).split("!").slice(1).join("!") : "";
   app.setExtHash = text => { app.extHash = text; writeHash(); };
   if (url) window.addEventListener("hashchange", () => {
