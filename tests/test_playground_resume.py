@@ -188,7 +188,8 @@ def test_the_link_names_the_lecture_step(client):
         tab = Tab(raw)
         _, st = tab.open("step=4")                   # the step alone: lecture.py builds its experiment
         assert st["config"] == step_config(4).model_dump(mode="json", exclude={"points"})
-        assert tab.call("lecture", type="lecture")["current"] == 4
+        info = tab.call("lecture", type="lecture")
+        assert info["current"] == 4 and info["undo"] == 0         # opening a link is not a step to undo
         # the experiment the link names, shown as step 2 (a teacher's link after changing the rate)
         changed = step_config(2).with_(lr=0.5)
         st = tab.call(type="hello", hash=encode_hash(changed) + "&step=2")

@@ -158,16 +158,16 @@ def split_step(text):
     return "&".join(p for p in parts if not p.startswith("step=")), int(value)
 
 
-def link_config(text):
-    """(config, step) named by a link: its experiment, else its step's config, else the defaults."""
-    rest, step = split_step(text)
-    if rest:
-        return decode_hash(rest), step
-    return (step_config(step) if step else default_config()), step
-
-
 def open_link(session, text):
-    """Open the page on the link `text`: its experiment afresh, and the lecture step it names (or none)."""
-    config, step = link_config(text)
-    session.set_experiment(config)
-    session.ext.setdefault("lecture", {"current": None, "undo": []})["current"] = step
+    """Open the page on the link `text`: its experiment afresh, and the lecture step it names (or none).
+
+    A link of only "step=k" takes step k as its button does (on_lecture), without an Undo entry: opening a
+    link is not a step to take back."""
+    rest, step = split_step(text)
+    session.set_experiment(decode_hash(rest) if rest else default_config())
+    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    ext["current"] = step
+    if step and not rest:
+        depth = len(ext["undo"])
+        on_lecture(session, Lecture(type="lecture", step=step))
+        del ext["undo"][depth:]
