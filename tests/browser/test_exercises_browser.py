@@ -142,8 +142,8 @@ def wt_ref_w1(link):
     return [nums[1 + 2 * j: 3 + 2 * j] for j in range(H)]
 
 
-def test_a_region_target_and_snapping_to_its_corner(served, page):
-    _, url = served
+def test_a_region_target_snapping_to_its_corner_and_flip(served, page):
+    app, url = served
     page.goto(url)
     page.wait_for_function(f"{APP} && {EX} && {EX}.list.length && {APP}.state", timeout=20000)
     page.select_option(".ex-pick", "triangle")
@@ -157,6 +157,13 @@ def test_a_region_target_and_snapping_to_its_corner(served, page):
     page.wait_for_function(f"{EX}.acked === {EX}.seq && Math.abs({EX}.weights.W1[0][0] * -0.8 "
                            f"+ {EX}.weights.W1[0][1] * -0.6 + {EX}.weights.b1[0]) < 1e-9")
     assert page.evaluate(f"{EX}.handles[0][0]") == pytest.approx([-0.8, -0.6], abs=1e-12)
+    # flip: unit 1 is active on the other side of the same line (w and b negated on the server)
+    with session_of(app).lock:
+        w1, b1 = session_of(app).model.linears[0].W[1].copy(), session_of(app).model.linears[0].b[1]
+    page.click(".ex-flip[data-j='1']")
+    page.wait_for_function(f"{EX}.acked === {EX}.seq && {EX}.weights.b1[1] === {-float(b1)!r}")
+    with session_of(app).lock:
+        assert session_of(app).model.linears[0].W[1].tolist() == (-w1).tolist()
     # Close: an ordinary experiment again, whose tokens are drawn as points
     page.click(".ex-close")
     page.wait_for_function(f"{EX}.ex === null && {APP}.view.points.length === 300")
