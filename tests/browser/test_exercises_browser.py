@@ -3,6 +3,8 @@ network and data become the exercise's), drag a hinge line's handle on the main 
 the line through the dragged points, computed here), edit an output weight in the network graph, solve, load the
 reference (PASS, checked by a NumPy forward pass), watch the grade follow training, Undo, and reload the link."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -115,7 +117,8 @@ def test_build_grade_train_and_undo_an_exercise_on_the_main_map(served, page):
     page.wait_for_function(f"{APP}.playing === false")
     with s.lock:
         final = [w.tolist() for w in s.model.get_weights()]
-    page.wait_for_function(f"JSON.stringify({EX}.weights.W2) === '{__import__('json').dumps(final[2], separators=(',', ':'))}'")
+    W2 = json.dumps(final[2], separators=(",", ":"))
+    page.wait_for_function(f"JSON.stringify({EX}.weights.W2) === '{W2}'")      # the grade of the final weights
     wt, res = page.evaluate(f"[{EX}.weights, {EX}.result]")
     z = forward(wt["W1"], wt["b1"], wt["W2"], wt["b2"], X)
     assert res["correct"] == (z[np.arange(len(y)), y] - z[np.arange(len(y)), 1 - y] > 1e-9).tolist()
