@@ -17,6 +17,7 @@ import { fmt } from "./colors.js";
 const SNAP = 0.05;
 const SEND_EVERY = 90;      // ms between hinge updates while dragging
 const HIT_HANDLE = 11, HIT_LINE = 6;   // pixels
+const PENDING_MS = 3000;    // how long an unanswered hinge message keeps its line where the page put it
 
 const CSS = `
 .relunet-app .ex-bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
@@ -125,8 +126,9 @@ class ExerciseMode {
 
   open(name) { this.touched = true; this.send({ type: "exercise_open", name }); }
   units() { return this.weights ? this.weights.W1.length : 0; }
-  // a drag, or hinge messages not answered yet: the server's weights are behind what the page shows
-  pending() { return !!this.drag || this.seq > this.acked; }
+  // a drag, or hinge messages not answered yet: the server's weights are behind what the page shows (a message
+  // the server refused is never answered: after PENDING_MS the server's weights win again)
+  pending() { return !!this.drag || (this.seq > this.acked && performance.now() - this.sentAt < PENDING_MS); }
 
   onMessage(m) {
     if (m.closed) { this.close(); return; }
@@ -284,7 +286,7 @@ class ExerciseMode {
   }
 
   _sendHinge(j) {
-    this.seq += 1; this.editUnit = j;
+    this.seq += 1; this.editUnit = j; this.sentAt = performance.now();
     this.send({ type: "exercise_hinge", unit: j, w: this.weights.W1[j].map(Number), b: Number(this.weights.b1[j]), seq: this.seq });
   }
 
