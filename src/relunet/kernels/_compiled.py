@@ -11,7 +11,8 @@ serves every depth and width: nothing is recompiled when the network changes. Th
 
 The maths is the reference's (relunet.engine), token by token:
 
-    z_l = W_l a_l + b_l,  h_l = g(z_l) (hidden layers),  f = softmax(z_L) or z_L (squared error)
+    z_l = W_l a_l + b_l,  h_l = g(z_l) (hidden layers),
+    f = softmax(z_L) (cross-entropy), z_L (squared error), sigmoid(z_L) per output (logistic), exp(z_L) (Poisson)
     dz_L = (f - t) * s_n     s_n = 1 / batch_len, or w_n / sum of the batch's w (sample weights; batch_len
                              is then that sum, and a batch of zero weights gives a zero gradient)
     dh_{l-1} = W_l^T dz_l  (W before its update),  dz_{l-1} = dh_{l-1} * g'(z_{l-1})   (ReLU'(0) = 0)
@@ -40,7 +41,7 @@ HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
 FASTMATH = {"reassoc", "contract", "nsz"}
 
 RELU, LEAKY_RELU, TANH, SIGMOID, IDENTITY = 0, 1, 2, 3, 4
-CROSS_ENTROPY, MSE = 0, 1
+CROSS_ENTROPY, MSE, LOGISTIC, POISSON = 0, 1, 2, 3
 SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
 EPS_PYTORCH, EPS_SKLEARN = 0, 1
 #: rows per block of the forward kernel: a block of hidden activations stays in cache
@@ -117,17 +118,59 @@ def _dg(kind, slope, one, d, z, h):
     return d
 
 
+@njit(inline="always", nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _sigmoid(one, z):
+    """1 / (1 + e^-z) as the reference's Logistic.output: e^z / (1 + e^z) below 0, so that it never overflows
+    and a tiny probability keeps its digits."""
+    e = math.exp(-abs(z))
+    return (one if z >= 0 else e) / (one + e), e
+
+
+@njit(inline="always", nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _per_output_loss(loss, Z, D, o, K, y, tv, tok, scale, one, zero):
+    """One token's logistic or Poisson loss, the losses with one output function per output k:
+    returns (l, correct) and sets D[o + k] = scale (f_k - t_k) for z = Z[o:o + K].
+
+    logistic: f = sigmoid(z), l = sum_k softplus(z_k) - t_k z_k, softplus(z) = max(z, 0) + log1p(e^-|z|) (NumPy's
+    logaddexp(0, z)); correct when every output is on its target's side of 0 or, for class-index targets (y >= 0,
+    t the one-hot of y), when argmax z = y.  Poisson: f = exp(z), l = sum_k t log t - t z - t + f; never correct.
+    t = tv[tok] when y < 0."""
+    value = 0.0
+    right = 1
+    best = 0
+    for k in range(K):
+        z = Z[U(o + k)]
+        t = tv[tok, k] if y < 0 else (one if k == y else zero)
+        if loss == LOGISTIC:
+            f, e = _sigmoid(one, z)
+            value += (z if z > 0 else zero) + math.log1p(e) - t * z
+            if (z > 0) != (t > 0.5):
+                right = 0
+        else:
+            f = math.exp(z)
+            value += (t * math.log(t) if t > 0 else zero) - t * z - t + f
+        if z > Z[U(o + best)]:
+            best = k
+        D[U(o + k)] = (f - t) * scale
+    if loss == POISSON:
+        return value, 0
+    if y >= 0:
+        return value, 1 if best == y else 0
+    return value, right
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw, fp, ip):
     """Per-sample training (batch size 1) over the tokens X[order]; returns (loss sum, correct, updates, t).
 
     fp (float64): lr, momentum, beta1, beta2, eps, weight_decay. ip (int64): loss, optimizer, eps_style,
-    decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights.
-    ti: (N,) class indices (cross-entropy); tv: (N, K) targets (squared error). P, S1, S2 are updated in place.
+    decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights, 1 if the
+    targets are class indices ti (cross-entropy; one-hot logistic), else tv.
+    ti: (N,) class indices; tv: (N, K) targets (squared error, Poisson, binary and multi-label logistic). P, S1, S2 are updated in place.
     slopes: in P's dtype. Everything is indexed in flat buffers (no array views in the loop: each view
     costs reference counting), and plain SGD is fused into the backward pass.
     """
-    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    loss, opt, eps_style, decay_batch, t, weighted, indices = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6]
     L = sizes.shape[0] - 1
     dt = P.dtype
     # the settings in the parameters' dtype, so that float32 arithmetic stays float32 (and vectorises)
@@ -191,13 +234,16 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
             D[U(oo + y)] -= one
             if best == y:
                 correct += 1
-        else:
+        elif loss == MSE:
             value = 0.0
             for k in range(K):
                 d = Z[U(oo + k)] - tv[r, k]
                 value += d * d
                 D[U(oo + k)] = d
             value *= 0.5
+        else:
+            value, ok = _per_output_loss(loss, Z, D, oo, K, ti[r] if indices else -1, tv, r, one, one, zero)
+            correct += ok
         if weighted:
             loss_sum += value * w
             if not w > 0.0:  # a token of weight 0 teaches nothing
@@ -276,7 +322,8 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
-    """out (N, K) <- softmax(z_L) (cross-entropy) or z_L.
+    """out (N, K) <- f: softmax(z_L) (cross-entropy), z_L (squared error; loss MSE gives z_L for any model),
+    sigmoid(z_L) (logistic) or exp(z_L) (Poisson).
 
     Rows go through in blocks of ROWS, layer by layer (z = A W^T as one product, then bias and activation
     in place while the block is in cache); use_blas as in train_batched."""
@@ -322,6 +369,12 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
                 inv = 1.0 / s
                 for k in range(K):
                     f[k] *= inv
+            elif loss == LOGISTIC:
+                for k in range(K):
+                    f[k] = _sigmoid(one, a[k])[0]
+            elif loss == POISSON:
+                for k in range(K):
+                    f[k] = math.exp(a[k])
             else:
                 for k in range(K):
                     f[k] = a[k]
@@ -410,7 +463,7 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
     """train() for batches of more than one token: each batch's forward and backward pass as matrix
     products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result;
     use_blas picks BLAS (only when SciPy is installed) or the compiled loops for the products."""
-    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    loss, opt, eps_style, decay_batch, t, weighted, indices = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6]
     L = sizes.shape[0] - 1
     dt = P.dtype
     cs = np.empty(10, dt)
@@ -419,6 +472,7 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
     cs[8] = 1.0
     cs[9] = 0.5
     one, half = cs[8], cs[9]
+    zero = one - one
     units = uoff[L]
     B = min(batch, max(order.shape[0], 1))
     n_in0 = sizes[0]
@@ -489,7 +543,7 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                     D[r, k] *= inv
                 D[r, y] -= scale
                 ok = 1 if best == y else 0
-            else:
+            elif loss == MSE:
                 value = 0.0
                 for k in range(K):
                     d = Z[r, k] - tv[tok, k]
@@ -497,6 +551,9 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                     D[r, k] = d * scale
                 value *= 0.5
                 ok = 0
+            else:  # rows of Z and D are K apart in the flat buffers
+                value, ok = _per_output_loss(loss, Zb, Db, n * uo + r * K, K, ti[tok] if indices else -1, tv, tok,
+                                             scale, one, zero)
             if weighted:
                 if wsum > 0.0:
                     batch_loss += value * sw[tok]
@@ -549,8 +606,6 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
         else:
             cs[6] = fp[5]
         wd_eff = cs[6]
-        cs[7] = 0.0
-        zero = cs[7]
         for l in range(L):
             wo, bo = woff[l], boff[l]
             _update(P, G, S1, S2, wo, bo, wd_eff, opt, lr, mu, step, c, eps, b1, b2)
