@@ -8,6 +8,8 @@ The engine's Trainer decides, in one function, whether to call them.
     available()                  Numba can be imported (it is imported here only on first use)
     KernelConfig(...)            what the kernel needs to know about the model and the optimizer
     supports(config)             this configuration has a kernel
+    config_for(model, optimizer=None)
+                                 the KernelConfig of an engine MLP (and optimizer), or None when no kernel runs it
     train(config, params, state, X, T, order, batch_size, lr, sample_weight=None)
                                  -> (loss_sum, correct, updates); params and state updated in place
     forward(config, params, X, excitation=False)
@@ -78,6 +80,26 @@ def supports(config):
         return False
     return (acts_ok and config.loss in LOSSES and config.optimizer in OPTIMIZERS
             and config.eps_style in EPS_STYLES and config.decay_scaling in DECAY_SCALINGS)
+
+
+def config_for(model, optimizer=None):
+    """The KernelConfig that trains an engine MLP with an engine optimizer (None: that runs its forward pass), or
+    None when the kernels cannot: Numba is missing, or an activation or optimizer is a class of the user's own
+    (its maths may differ from the engine's), or a setting has no kernel."""
+    from ..engine.activations import ACTIVATIONS
+    from ..engine.optim import SGD, Adam, Momentum
+
+    if not available() or any(type(a) is not ACTIVATIONS.get(a.name) for a in model.activations) or \
+            (optimizer is not None and type(optimizer) not in (SGD, Momentum, Adam)):
+        return None
+    settings = {} if optimizer is None else dict(
+        optimizer=optimizer.name, momentum=getattr(optimizer, "momentum", 0.0),
+        beta1=getattr(optimizer, "betas", (0.9, 0.999))[0], beta2=getattr(optimizer, "betas", (0.9, 0.999))[1],
+        eps=getattr(optimizer, "eps", 1e-8), eps_style=getattr(optimizer, "eps_style", "pytorch"),
+        weight_decay=optimizer.weight_decay, decay_scaling=optimizer.decay_scaling)
+    config = KernelConfig(tuple((a.name, getattr(a, "slope", 0.0)) for a in model.activations), model.loss,
+                          **settings)
+    return config if supports(config) else None
 
 
 def _kernels():

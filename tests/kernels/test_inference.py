@@ -1,0 +1,133 @@
+"""The model's predictions through the compiled forward kernel (engine.train.choose_inference): equal to the
+reference's NumPy forward pass for every activation, depth, task and loss, and only for inputs of at least
+INFERENCE_ROWS rows (a smaller prediction never imports Numba)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import relunet
+from relunet import kernels
+from relunet.engine.activations import LeakyReLU, ReLU
+from relunet.engine.losses import LOSSES
+from relunet.engine.train import INFERENCE_ROWS, choose_inference
+
+ACTS = ["relu", "leaky_relu", "tanh", "sigmoid", "identity"]
+# (task, loss, outputs' kind): every loss's output function, and logistic's three kinds of classifier
+KINDS = [("classification", "cross_entropy", None), ("classification", "logistic", "binary"),
+         ("classification", "logistic", "multilabel"), ("classification", "logistic", "onehot"),
+         ("regression", "mse", None), ("regression", "poisson", None)]
+ROWS = INFERENCE_ROWS + 123  # a full block of the kernel's 512 rows and a part of one
+
+
+def _model(widths, acts, kind, dtype, seed):
+    task, loss, labels = kind
+    sizes = list(widths)
+    if labels == "binary":
+        sizes[-1] = 1
+    elif loss == "cross_entropy" or labels:
+        sizes[-1] = max(2, sizes[-1])
+    activation = [LeakyReLU(0.2) if a == "leaky_relu" else a for a in acts[:len(sizes) - 2]]
+    classes = list(range(sizes[-1])) if labels == "onehot" else None
+    return relunet.MLP(sizes, activation, task, classes=classes, dtype=dtype, seed=seed, loss=loss)
+
+
+def _reference(model, X):
+    """z and f by the reference engine's NumPy forward pass."""
+    z = model.forward(np.asarray(X, model.dtype))[0]
+    return z, LOSSES[model.loss]().output(z)
+
+
+def _compiled_calls(monkeypatch):
+    calls = []
+    forward = kernels.forward
+    monkeypatch.setattr(kernels, "forward", lambda *a, **k: calls.append(len(a[2])) or forward(*a, **k))
+    return calls
+
+
+def _check(model, X, monkeypatch):
+    calls = _compiled_calls(monkeypatch)
+    z, f = _reference(model, X)
+    tol = dict(rtol=1e-12, atol=1e-12) if model.dtype == np.float64 else dict(rtol=1e-6, atol=1e-6)
+    got = model.decision_function(X)
+    assert got.dtype == model.dtype
+    np.testing.assert_allclose(got, z, rtol=tol["rtol"], atol=tol["atol"] * max(1.0, float(np.abs(z).max())))
+    if model.task == "classification":
+        proba = model.predict_proba(X)
+        np.testing.assert_allclose(proba, np.hstack([1 - f, f]) if f.shape[1] == 1 else f, **tol)
+        if model.dtype == np.float64:  # labels from z; in float32 a point within rounding of a boundary may flip
+            ref = (z > 0).astype(np.int64) if model.multilabel else \
+                model.classes[(z[:, 0] > 0).astype(int) if z.shape[1] == 1 else z.argmax(axis=1)]
+            np.testing.assert_array_equal(model.predict(X), ref)
+    else:
+        out = model.predict(X)
+        np.testing.assert_allclose(out, f[:, 0] if f.shape[1] == 1 else f, rtol=tol["rtol"],
+                                   atol=tol["atol"] * max(1.0, float(np.abs(f).max())))
+    assert calls and all(n == len(X) for n in calls)  # the compiled kernel computed every one of them
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: "-".join(filter(None, k[1:])))
+@pytest.mark.parametrize("act", ACTS)
+def test_every_activation_and_loss_predicts_as_the_reference(act, kind, monkeypatch):
+    X = np.random.default_rng(1).standard_normal((ROWS, 3)) * 2
+    for depth, dtype in ((1, "float64"), (2, "float32"), (3, "float64"), (4, "float32")):
+        model = _model([3, 17, 64, 9, 4][:depth] + [4], [act] * 3, kind, dtype, seed=depth)
+        _check(model, X, monkeypatch)
+
+
+@settings(max_examples=25)
+@given(st.fixed_dictionaries({
+    "widths": st.lists(st.integers(1, 64), min_size=2, max_size=5),  # depth 1-4
+    "acts": st.lists(st.sampled_from(ACTS), min_size=3, max_size=3),
+    "kind": st.sampled_from(KINDS),
+    "dtype": st.sampled_from(["float64", "float32"]),
+    "seed": st.integers(0, 1000),
+}))
+def test_drawn_networks_predict_as_the_reference(d):
+    model = _model(d["widths"], d["acts"], d["kind"], d["dtype"], d["seed"])
+    X = np.random.default_rng(d["seed"]).standard_normal((ROWS, d["widths"][0]))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _check(model, X, monkeypatch)
+
+
+def test_small_inputs_custom_activations_and_the_reference_switch_take_numpy(monkeypatch):
+    calls = _compiled_calls(monkeypatch)
+    model = relunet.MLP([2, 8, 3], seed=0)
+    X = np.random.default_rng(0).standard_normal((INFERENCE_ROWS, 2))
+    model.predict_proba(X[:-1])
+    assert calls == [] and choose_inference(model, INFERENCE_ROWS - 1) is None
+
+    class Bent(ReLU):  # a user's own activation: its maths may not be ReLU's
+        pass
+
+    custom = relunet.MLP([2, 8, 3], activation=Bent(), seed=0)
+    np.testing.assert_allclose(custom.predict_proba(X), _reference(custom, X)[1], rtol=1e-12, atol=1e-15)
+    assert calls == []
+    monkeypatch.setenv("RELUNET_BACKEND", "reference")
+    model.predict_proba(X)
+    assert calls == []
+    monkeypatch.delenv("RELUNET_BACKEND")
+    model.predict_proba(X)
+    assert calls == [INFERENCE_ROWS]
+
+
+def _numba_loaded_after(code, **env):
+    code = f"import sys, numpy as np, relunet; {code}; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, **env}).stdout
+    return out.strip() == "True"
+
+
+def test_numba_is_imported_only_for_predictions_from_the_threshold_on():
+    """`relunet.MLP([2, 3]).predict(np.zeros((1, 2)))` and anything below INFERENCE_ROWS rows stay in NumPy."""
+    n = INFERENCE_ROWS
+    small = f"m = relunet.MLP([2, 16, 3]); m.predict(np.zeros((1, 2))); m.predict_proba(np.zeros(({n - 1}, 2)))"
+    assert not _numba_loaded_after(small)
+    assert not _numba_loaded_after(f"relunet.MLP([2, 3]).decision_function(np.zeros(({n}, 2)))",
+                                   RELUNET_BACKEND="reference")
+    # (from INFERENCE_ROWS rows on the kernel runs: test_small_inputs_..._take_numpy counts its calls)
