@@ -166,11 +166,12 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
     fp (float64): lr, momentum, beta1, beta2, eps, weight_decay. ip (int64): loss, optimizer, eps_style,
     decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights, 1 if the
     targets are class indices ti (cross-entropy; one-hot logistic), else tv.
-    ti: (N,) class indices; tv: (N, K) targets (squared error, Poisson, binary and multi-label logistic). P, S1, S2 are updated in place.
-    slopes: in P's dtype. Everything is indexed in flat buffers (no array views in the loop: each view
-    costs reference counting), and plain SGD is fused into the backward pass.
+    ti: (N,) class indices; tv: (N, K) targets (squared error, Poisson, binary and multi-label logistic).
+    P, S1, S2 are updated in place. slopes: in P's dtype. Everything is indexed in flat buffers (no array views
+    in the loop: each view costs reference counting), and plain SGD is fused into the backward pass.
     """
-    loss, opt, eps_style, decay_batch, t, weighted, indices = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6]
+    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    indices = ip[6]
     L = sizes.shape[0] - 1
     dt = P.dtype
     # the settings in the parameters' dtype, so that float32 arithmetic stays float32 (and vectorises)
@@ -463,7 +464,8 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
     """train() for batches of more than one token: each batch's forward and backward pass as matrix
     products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result;
     use_blas picks BLAS (only when SciPy is installed) or the compiled loops for the products."""
-    loss, opt, eps_style, decay_batch, t, weighted, indices = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6]
+    loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    indices = ip[6]
     L = sizes.shape[0] - 1
     dt = P.dtype
     cs = np.empty(10, dt)
