@@ -143,3 +143,48 @@ def test_numba_is_imported_only_for_predictions_from_the_threshold_on():
     assert not _numba_loaded_after(f"relunet.MLP([2, 3]).decision_function(np.zeros(({n}, 2)))",
                                    RELUNET_BACKEND="reference")
     # (from INFERENCE_ROWS rows on the kernel runs: test_small_inputs_..._take_numpy counts its calls)
+
+
+def test_threads_training_and_predicting_at_once_get_the_sequential_numbers_and_leave_blas_as_it_was():
+    """The kernels release the GIL (the playground trains in one thread and draws the map in another): both
+    compute what they compute alone, and BLAS's thread count is back to the program's own afterwards."""
+    import threading
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    X, y = relunet.make_dataset("spiral", n=400, classes=3, seed=0)
+    grid = np.random.default_rng(0).uniform(-1, 1, (INFERENCE_ROWS * 3, 2))
+    alone, together = relunet.MLP([2, 32, 32, 3], seed=0), relunet.MLP([2, 32, 32, 3], seed=0)
+    viewer = relunet.MLP([2, 64, 64, 3], seed=1)
+    relunet.fit(alone, X, y, epochs=20, batch_size=8)
+    maps_alone = viewer.predict_proba(grid)
+    with threadpool_limits(2, "blas"):
+        before = sorted((lib["filepath"], lib["num_threads"]) for lib in threadpool_info())
+        maps = []
+        painter = threading.Thread(target=lambda: maps.extend(viewer.predict_proba(grid) for _ in range(20)))
+        painter.start()
+        relunet.fit(together, X, y, epochs=20, batch_size=8)
+        painter.join()
+        after = sorted((lib["filepath"], lib["num_threads"]) for lib in threadpool_info())
+    assert after == before
+    assert all(np.array_equal(m, maps_alone) for m in maps) and len(maps) == 20
+    assert all(np.array_equal(a, b) for a, b in zip(together.parameters(), alone.parameters()))
+
+
+def test_overlapping_kernel_calls_lift_the_one_thread_limit_only_when_the_last_ends():
+    """Two calls' limits ending out of order (the map's starts inside an epoch and ends after it) would each
+    restore the count they found: the second would put back the first's limit for good."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    relunet.MLP([2, 8, 3]).predict_proba(np.zeros((INFERENCE_ROWS, 2)))  # SciPy's BLAS and the controller loaded
+    sizes = np.array([2, 8, 3])
+    threads = lambda: sorted(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")  # noqa: E731
+    with threadpool_limits(2, "blas"):
+        epoch, view = kernels._blas_threads(sizes, 8), kernels._blas_threads(sizes, 1)
+        epoch.__enter__()
+        view.__enter__()
+        assert set(threads()) == {1}
+        epoch.__exit__(None, None, None)
+        assert set(threads()) == {1}  # the view's products still run
+        view.__exit__(None, None, None)
+        assert set(threads()) == {2}

@@ -25,6 +25,7 @@ depth and width.
 import contextlib
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,7 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _module = None  # relunet.kernels._compiled once imported
 _controller = None  # threadpoolctl's, once SciPy's BLAS is loaded
+_limit = [threading.Lock(), 0, None]  # the one-thread limit: its lock, the kernel calls under it, the limiter
 _blas = None    # whether the mini-batch kernel multiplies through BLAS (decided on first use)
 
 
@@ -138,7 +140,27 @@ def _blas_threads(sizes, batch_size):
         import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS so the controller sees it)
 
         _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    return _one_thread()
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """BLAS held to one thread from the first kernel call that asks to the last one's end. The kernels release
+    the GIL, so calls from several threads overlap (the playground trains in one and draws the map in another):
+    each setting and restoring the limit itself would change BLAS's thread count under another's products (not
+    thread-safe in OpenBLAS) and could leave the limit on for good."""
+    lock = _limit[0]
+    with lock:
+        if _limit[1] == 0:
+            _limit[2] = _controller.limit(limits=1, user_api="blas")
+        _limit[1] += 1
+    try:
+        yield
+    finally:
+        with lock:
+            _limit[1] -= 1
+            if _limit[1] == 0:
+                _limit[2].restore_original_limits()
 
 
 class _Layout:
