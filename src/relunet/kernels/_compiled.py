@@ -46,6 +46,8 @@ SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
 EPS_PYTORCH, EPS_SKLEARN = 0, 1
 #: rows per block of the forward kernel: a block of hidden activations stays in cache
 ROWS = 512
+#: layers with at most this many inputs or outputs: the forward kernel's loops, not a BLAS call
+THIN = 4
 #: indices as unsigned integers: Numba then skips the negative-index fix-up (which stops vectorisation)
 U = np.uintp
 
@@ -321,13 +323,32 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
     return loss_sum, correct, order.shape[0], t
 
 
+@njit(inline="always", nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _activate(Z, o, m, kind, slope, one, half):
+    """Z[o:o + m] <- g(Z[o:o + m]), the branch on the kind taken once, so that the ReLU family's loop vectorises."""
+    if kind == RELU:
+        for k in range(o, o + m):
+            v = Z[U(k)]
+            Z[U(k)] = v if v > 0 else v - v
+    elif kind == LEAKY_RELU:
+        for k in range(o, o + m):
+            v = Z[U(k)]
+            Z[U(k)] = v if v > 0 else v * slope
+    elif kind != IDENTITY:
+        for k in range(o, o + m):
+            Z[U(k)] = _g(kind, slope, one, half, Z[U(k)])
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
     """out (N, K) <- f: softmax(z_L) (cross-entropy), z_L (squared error; loss MSE gives z_L for any model),
     sigmoid(z_L) (logistic) or exp(z_L) (Poisson).
 
-    Rows go through in blocks of ROWS, layer by layer (z = A W^T as one product, then bias and activation
-    in place while the block is in cache); use_blas as in train_batched."""
+    Rows go through in blocks of ROWS, layer by layer, each block's z and h in flat row-major buffers (no array
+    views per row): a layer with many inputs and outputs as one product z = A W^T (use_blas as in
+    train_batched), then bias and activation in place while the block is in cache; a layer with at most THIN
+    inputs or outputs (the 2 inputs of the plane, the few classes) by loops along the row, bias and
+    activation fused, where a BLAS call would cost more than its few multiply-adds."""
     L = sizes.shape[0] - 1
     dt = P.dtype
     N = X.shape[0]
@@ -341,44 +362,81 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
     one, half = cs[0], cs[1]
     za = np.empty(rows * width, dt)
     zb = np.empty(rows * width, dt)
+    T = np.empty(P.shape[0], dt)  # W^T of the layers with few inputs: z = b + sum_j x_j W[:, j] runs along T's rows
+    for l in range(L):
+        n_i, n_o, wo = sizes[l], sizes[l + 1], woff[l]
+        if n_i <= THIN:
+            for i in range(n_o):
+                for j in range(n_i):
+                    T[U(wo + j * n_o + i)] = P[U(wo + i * n_i + j)]
     K = sizes[L]
     for r0 in range(0, N, rows):
         n = min(rows, N - r0)
-        A = X[r0:r0 + n]
         for l in range(L):
             n_i, n_o, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
-            Z = (za if l % 2 == 0 else zb)[:n * n_o].reshape(n, n_o)
-            mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z)
+            Z = za if l % 2 == 0 else zb  # this layer's z, (n, n_o) row-major
+            H = zb if l % 2 == 0 else za  # the layer below's h, (n, n_i) row-major (for l > 0; X for l = 0)
             hidden = l < L - 1
             kind, slope = (acts[l], slopes[l]) if hidden else (IDENTITY, slopes[0])
-            for r in range(n):
-                for i in range(n_o):
-                    Z[r, i] = _g(kind, slope, one, half, Z[r, i] + P[bo + i])
-            A = Z
+            if n_i <= THIN:  # few inputs: z = b + sum_j x_j W[:, j]
+                for r in range(n):
+                    o = r * n_o
+                    for i in range(n_o):
+                        Z[U(o + i)] = P[U(bo + i)]
+                    for j in range(n_i):
+                        x = X[r0 + r, j] if l == 0 else H[U(r * n_i + j)]
+                        t = wo + j * n_o
+                        for i in range(n_o):
+                            Z[U(o + i)] += x * T[U(t + i)]
+                    _activate(Z, o, n_o, kind, slope, one, half)
+            elif n_o <= THIN:  # few outputs: one dot product each
+                for r in range(n):
+                    o = r * n_o
+                    for i in range(n_o):
+                        s = P[U(bo + i)]
+                        rw = wo + i * n_i
+                        if l == 0:
+                            for j in range(n_i):
+                                s += X[r0 + r, j] * P[U(rw + j)]
+                        else:
+                            a = r * n_i
+                            for j in range(n_i):
+                                s += H[U(a + j)] * P[U(rw + j)]
+                        Z[U(o + i)] = s
+                    _activate(Z, o, n_o, kind, slope, one, half)
+            else:  # one product for the block
+                A = X[r0:r0 + n] if l == 0 else H[:n * n_i].reshape(n, n_i)
+                mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z[:n * n_o].reshape(n, n_o))
+                for r in range(n):
+                    o = r * n_o
+                    for i in range(n_o):
+                        Z[U(o + i)] += P[U(bo + i)]
+                _activate(Z, 0, n * n_o, kind, slope, one, half)
+        Z = za if (L - 1) % 2 == 0 else zb
         for r in range(n):
-            a = A[r]
-            f = out[r0 + r]
+            o = r * K
+            q = r0 + r
             if loss == CROSS_ENTROPY:
-                m = a[0]
+                m = Z[U(o)]
                 for k in range(1, K):
-                    m = max(m, a[k])
+                    m = max(m, Z[U(o + k)])
                 s = 0.0
                 for k in range(K):
-                    e = math.exp(a[k] - m)
-                    f[k] = e
+                    e = math.exp(Z[U(o + k)] - m)
+                    out[q, k] = e
                     s += e
                 inv = 1.0 / s
                 for k in range(K):
-                    f[k] *= inv
+                    out[q, k] *= inv
             elif loss == LOGISTIC:
                 for k in range(K):
-                    f[k] = _sigmoid(one, a[k])[0]
+                    out[q, k] = _sigmoid(one, Z[U(o + k)])[0]
             elif loss == POISSON:
                 for k in range(K):
-                    f[k] = math.exp(a[k])
+                    out[q, k] = math.exp(Z[U(o + k)])
             else:
                 for k in range(K):
-                    f[k] = a[k]
+                    out[q, k] = Z[U(o + k)]
 
 
 # ----------------------------------------------------------------------------- mini-batches as matrices
