@@ -326,8 +326,8 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _activate(Z, o, m, kind, slope, one, half):
     """Z[o:o + m] <- g(Z[o:o + m]), the branch on the kind taken once, so that the ReLU family's loop vectorises.
-    A function of its own, not inlined at its three call sites: that halved the forward kernel's compile time
-    (about 6 s to 3 s here) for a few per cent of its run time."""
+    A function of its own (called once per block and layer), not inlined: that halved the forward kernel's
+    compile time (about 6 s to 3 s here)."""
     if kind == RELU:
         for k in range(o, o + m):
             v = Z[U(k)]
@@ -348,9 +348,9 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
 
     Rows go through in blocks of ROWS, layer by layer, each block's z and h in flat row-major buffers (no array
     views per row): a layer with many inputs and outputs as one product z = A W^T (use_blas as in
-    train_batched), then bias and activation in place while the block is in cache; a layer with at most THIN
-    inputs or outputs (the 2 inputs of the plane, the few classes) by loops along the row, bias and
-    activation fused, where a BLAS call would cost more than its few multiply-adds."""
+    train_batched) then bias; a layer with at most THIN inputs or outputs (the 2 inputs of the plane, the few
+    classes) by loops along the row, bias included, where a BLAS call would cost more than its few
+    multiply-adds; then the activation over the block while it is in cache."""
     L = sizes.shape[0] - 1
     dt = P.dtype
     N = X.shape[0]
@@ -390,7 +390,6 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
                         t = wo + j * n_o
                         for i in range(n_o):
                             Z[U(o + i)] += x * T[U(t + i)]
-                    _activate(Z, o, n_o, kind, slope, one, half)
             elif n_o <= THIN:  # few outputs: one dot product each
                 for r in range(n):
                     o = r * n_o
@@ -405,7 +404,6 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
                             for j in range(n_i):
                                 s += H[U(a + j)] * P[U(rw + j)]
                         Z[U(o + i)] = s
-                    _activate(Z, o, n_o, kind, slope, one, half)
             else:  # one product for the block
                 A = X[r0:r0 + n] if l == 0 else H[:n * n_i].reshape(n, n_i)
                 mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z[:n * n_o].reshape(n, n_o))
@@ -413,7 +411,7 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
                     o = r * n_o
                     for i in range(n_o):
                         Z[U(o + i)] += P[U(bo + i)]
-                _activate(Z, 0, n * n_o, kind, slope, one, half)
+            _activate(Z, 0, n * n_o, kind, slope, one, half)  # over the block while it is in cache
         Z = za if (L - 1) % 2 == 0 else zb
         for r in range(n):
             o = r * K
