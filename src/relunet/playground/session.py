@@ -22,7 +22,8 @@ from ..engine.train import Trainer
 from ..io import from_bytes, to_bytes
 from . import frames, protocol as P, views
 from .backprop import trace_token
-from .regions import exact_overlay
+from . import overlay_worker
+from .regions import unavailable_reason
 from .state import CUSTOM, HASH_POINTS, check, decode_hash, default_config, encode_hash
 
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
@@ -30,6 +31,9 @@ THUMB_UNITS = 32        # units shown per hidden layer in thumbnails
 GRAPH_UNITS = 16        # units shown per layer in the network graph
 SLOW_SECONDS = 0.5      # while training, thumbnails, weights and the hidden view go with a frame this far apart
 EXACT_SECONDS = 0.15    # the exact regions overlay is refreshed at most this often (about 6 times a second)
+# The overlay goes to the worker process once one took this long: a small net's takes a millisecond or two, less
+# than the trip to another process, and needs no process at all.
+OFFLOAD_MS = 10.0
 MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens of work
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
 
@@ -80,6 +84,11 @@ class Session:
         self.trainer = None
         self._grid_key = self._grid = None
         self._rate = []             # (time, updates, samples) of recent training slices, for updates/s
+        # exact regions: overlay(model, box, finish) -> True when it computes elsewhere and sends finish(result)'s
+        # items itself (the driver's worker process); None computes them in the calling thread
+        self.overlay = None
+        self._exact_due, self._exact_asked, self._exact_sent, self._exact_away = 0.0, 0, 0, False
+        self._exact_ms = 0.0        # what the last overlay took to compute
         self._load_data()
         self.box = self._auto_box()
         self._build_model()
@@ -578,18 +587,40 @@ class Session:
         """The exact regions overlay [JSON summary, binary REGIONS frame], at most every EXACT_SECONDS.
 
         Computing the exact partition of a 2-64-64-3 net takes tens of milliseconds, so while training it is
-        refreshed EXACT_SECONDS apart, or 1.5 times its own cost apart for larger nets (so it never takes more
-        than 40% of the time); the summary carries the live region count."""
+        refreshed EXACT_SECONDS apart, or 1.5 times its own cost apart for larger nets. With `overlay` set (the
+        driver's worker process, see overlay_worker) and the last one OFFLOAD_MS or more, it is computed there and
+        sent when done, and this returns []: here it would hold the GIL, and the page's click would wait for it."""
         with self.lock:
             now = time.perf_counter()
-            if not force and now < getattr(self, "_exact_due", 0.0):
+            if not force and (now < self._exact_due or self._exact_away):
                 return []
             self._exact_due = now + EXACT_SECONDS
-            model, box = self.model.copy(), list(self.box)
+            self._exact_asked += 1
+            asked, model, box, offload = self._exact_asked, self.model.copy(), list(self.box), self.overlay
+            on = self._exact_on()
+        finish = lambda result: self._exact_finished(asked, now, on, result)  # noqa: E731
+        if offload is not None and self._exact_ms >= OFFLOAD_MS and unavailable_reason(model) is None:
+            self._exact_away = True     # while training, the next one is asked for when this one is back
+            if offload(model, box, finish):
+                return []
+            self._exact_away = False
         # computed on a copy, without the lock: the page's messages and training go on meanwhile
-        msg, frame = exact_overlay(model, box)
-        cost = time.perf_counter() - now
-        self._exact_due = now + max(EXACT_SECONDS, 1.5 * cost)
+        return finish(overlay_worker.compute(model, box))
+
+    def _exact_on(self):
+        return self.config.exact and self.config.task == "classification"
+
+    def _exact_finished(self, asked, t0, on, result):
+        """The items of the overlay asked for as number `asked` at time t0 (with the overlay switched `on` or
+        not); none when it is stale: a later one went out first, or the overlay was switched off meanwhile."""
+        msg, frame = result
+        with self.lock:
+            self._exact_away = False
+            self._exact_ms = msg.get("ms", self._exact_ms)
+            if asked < self._exact_sent or (on and not self._exact_on()):
+                return []
+            self._exact_sent = asked
+            self._exact_due = max(self._exact_due, t0 + 1.5 * (time.perf_counter() - t0))
         return [msg] + ([frame] if frame is not None else [])
 
     # ============================================================================ model files

@@ -75,14 +75,14 @@ export function mount(root, transport, options = {}) {
   function onJson(m) {
     for (const p of PANELS) if (p.messages && p.messages[m.type]) p.messages[m.type](m, ctx);
     switch (m.type) {
-      case "state": applyState(m); break;
+      case "state": if (app.awaitClick) app.replyMs = performance.now() - app.clickT0; applyState(m); break;
       case "metrics": applyMetrics(m); break;
       case "metrics_b": applyCompare(m); break;
       case "weights": for (const p of PANELS) if (p.onWeights) p.onWeights(m, ctx); app.lastWeights = m; view.hinges = m.hinges; graph.update(m, app.state?.config.task); view.draw(); break;
       case "hidden": app.hiddenMsg = m; drawHidden($("hidden"), m, app.state?.points || [], app.state?.config.task); break;
       case "trace": applyTrace(m); break;
       case "lecture": applyLecture(m); break;
-      case "error": showError(m.message); break;
+      case "error": showError(m.message); app.pendingPoints = []; view.draw(); break;
       case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
       case "pwl": applyExact(m); break;
     }
@@ -221,6 +221,7 @@ export function mount(root, transport, options = {}) {
     for (const p of PANELS) if (p.onState) p.onState(s, ctx);
     // how long a click on the map took to come back painted (measure.py reports it)
     if (app.awaitClick) { app.awaitClick = false; requestAnimationFrame(() => { app.clickMs = performance.now() - app.clickT0; }); }
+    settlePending(s.points);
   }
 
   // Metrics arrive with every frame (20+ a second while training); the counters, tables and curves are
@@ -382,10 +383,10 @@ export function mount(root, transport, options = {}) {
     clearTimeout(boxTimer);
     boxTimer = setTimeout(() => send({ type: "set_view", box }), now ? 0 : 60);
   };
-  app.click = ({ x, y, px, py, button, shift, ctrl }) => {
+  app.click = ({ x, y, px, py, button, shift, ctrl, time }) => {
     const reg = app.state.config.task === "regression";
     const r4 = v => Math.round(v * 1e4) / 1e4;   // clicks are not more precise than this; keeps links short
-    app.clickT0 = performance.now(); app.awaitClick = true;
+    app.clickT0 = time ?? performance.now(); app.awaitClick = true;   // from the pointer event, when given
     if (button === 2 || ctrl || (button === 0 && app.mode === "remove")) { send({ type: "remove_point", x, y }); return; }
     if (button !== 0) return;
     if (app.mode === "trace") {
@@ -396,8 +397,36 @@ export function mount(root, transport, options = {}) {
       return;
     }
     const label = shift ? 1 : app.cls;
-    send({ type: "add_point", point: reg ? { x: r4(x), y: r4(y) } : { x: r4(x), y: r4(y), label } });
+    const point = reg ? { x: r4(x), y: r4(y) } : { x: r4(x), y: r4(y), label };
+    send({ type: "add_point", point });
+    echo(point);
   };
+  // Local echo: an added point is drawn at once with a pending look (a dashed ring), and replaced by the server's
+  // state when it comes (the server may be tens of milliseconds away while it trains). A pending point the
+  // state does not hold after PENDING_MS (refused: too many points) is dropped.
+  const PENDING_MS = 2000;
+  app.pendingPoints = [];
+  function echo(point) {
+    app.pendingPoints.push({ x: point.x, y: point.y, k: point.label ?? 0, t: performance.now() });
+    view.draw();
+    const t0 = app.clickT0;
+    requestAnimationFrame(() => { app.echoMs = performance.now() - t0; });   // after view.draw's paint callback
+  }
+  function settlePending(points) {
+    const now = performance.now();
+    app.pendingPoints = app.pendingPoints.filter(p => now - p.t < PENDING_MS && !points.some(q => q[0] === p.x && q[1] === p.y));
+  }
+  view.overlays.push(ctx => {
+    if (!app.pendingPoints.length) return;
+    ctx.save(); ctx.setLineDash([2, 2]); ctx.lineWidth = 1.5;
+    for (const p of app.pendingPoints) {
+      const [px, py] = view.toPx(p.x, p.y);
+      ctx.beginPath(); ctx.arc(px, py, 4.5, 0, 2 * Math.PI);
+      ctx.fillStyle = view.task === "regression" ? "rgba(17,24,39,0.45)" : PALETTE[p.k % 10] + "80"; ctx.fill();
+      ctx.strokeStyle = "#111827"; ctx.stroke();
+    }
+    ctx.restore();
+  });
   app.hover = (x, y, px, py) => {
     const w = app.lastWeights;
     const hinged = view.task === "classification" && view.showHinges && w && w.hinges && ["relu", "leaky_relu"].includes(view.firstActivation);
