@@ -139,10 +139,11 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
         for i in range(clicks):
             n = page.evaluate("window.relunetPlayground.state.points.length")
             page.evaluate("(() => { const a = window.relunetPlayground; a.clickMs = a.echoMs = a.replyMs = 0; })()")
+            # (a page without local echo, or without the reply time, reports 0 for them)
             page.mouse.click(box[0] + box[2] * (0.3 + 0.1 * i), box[1] + box[3] * 0.5)
             page.wait_for_function(f"window.relunetPlayground.state.points.length === {n + 1} && "
                                    "!window.relunetPlayground.awaitClick && window.relunetPlayground.clickMs > 0 && "
-                                   "window.relunetPlayground.echoMs > 0")
+                                   "(window.relunetPlayground.echoMs > 0 || !window.relunetPlayground.pendingPoints)")
             page.wait_for_timeout(50)
             got = page.evaluate("(() => { const a = window.relunetPlayground; return [a.echoMs, a.replyMs, a.clickMs]; })()")
             for key, v in zip(timings, got):
