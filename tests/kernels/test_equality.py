@@ -179,3 +179,13 @@ def test_import_relunet_loads_neither_numba_nor_scipy():
     code = "import sys, relunet; print(sorted(m for m in ('numba', 'scipy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_compiled_kernel_releases_the_gil():
+    """nogil: the playground trains in a thread while its event loop keeps answering clicks."""
+    from numba.core.registry import CPUDispatcher
+
+    compiled = kernels._kernels()
+    dispatchers = {name: f for name, f in vars(compiled).items() if isinstance(f, CPUDispatcher)}
+    assert {"train", "train_batched", "forward", "_update", "mm_nt"} <= set(dispatchers)
+    assert [name for name, f in dispatchers.items() if not f.targetoptions.get("nogil")] == []

@@ -24,6 +24,9 @@ pass (no gradient buffer), the lecture's per-sample SGD.
 fastmath: only "reassoc", "contract" and "nsz", so that sums may be reordered and fused into FMAs as BLAS
 does (results agree with the reference to rounding); NaN and infinities still propagate, which is how
 the Trainer sees a divergence.
+
+nogil: every kernel releases the GIL while it runs, so that a program training in a thread (the playground
+trains in one) keeps its event loop and its other threads going meanwhile.
 """
 
 import importlib.util
@@ -46,7 +49,7 @@ ROWS = 512
 U = np.uintp
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
     """One optimizer step on P[k0:k1] with gradient G[k0:k1] + wd P (wd = 0 for biases).
 
@@ -75,7 +78,7 @@ def _update(P, G, S1, S2, k0, k1, wd, opt, lr, mu, step, c, eps, b1, b2):
             P[k] -= step * m / (c * math.sqrt(v) + eps)
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _squares(P, woff, boff):
     """sum |W|^2 over every layer's weights: decay_scaling "batch" adds 0.5 wd times this (scikit-learn's L2
     term, 0.5 wd |W|^2 / batch_len per token) to loss_sum, before each update, for batches of weight > 0."""
@@ -86,7 +89,7 @@ def _squares(P, woff, boff):
     return s
 
 
-@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
+@njit(inline="always", nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _g(kind, slope, one, half, z):
     """h = g(z) for one unit (one, half: 1 and 0.5 in the parameters' dtype)."""
     if kind == RELU:
@@ -100,7 +103,7 @@ def _g(kind, slope, one, half, z):
     return z
 
 
-@njit(inline="always", fastmath=FASTMATH, error_model="numpy")
+@njit(inline="always", nogil=True, fastmath=FASTMATH, error_model="numpy")
 def _dg(kind, slope, one, d, z, h):
     """d * g'(z) for one unit (ReLU'(0) = 0; leaky ReLU'(0) = slope)."""
     if kind == RELU:
@@ -114,7 +117,7 @@ def _dg(kind, slope, one, d, z, h):
     return d
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw, fp, ip):
     """Per-sample training (batch size 1) over the tokens X[order]; returns (loss sum, correct, updates, t).
 
@@ -271,7 +274,7 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
     return loss_sum, correct, order.shape[0], t
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
     """out (N, K) <- softmax(z_L) (cross-entropy) or z_L.
 
@@ -329,7 +332,7 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
 # Numba routes to SciPy's BLAS, so only when SciPy is installed). A run-time flag picks one: one compiled
 # (and cached) train_batched serves both, and a cache made with SciPy still runs after SciPy is removed.
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def mm_nt_loops(A, W, Z):
     """Z (n, out) = A (n, in) W^T, W (out, in)."""
     for r in range(A.shape[0]):
@@ -340,7 +343,7 @@ def mm_nt_loops(A, W, Z):
             Z[r, i] = s
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def mm_tn_loops(D, A, G):
     """G (out, in) = D^T A, D (n, out), A (n, in)."""
     G[:, :] = 0.0
@@ -351,7 +354,7 @@ def mm_tn_loops(D, A, G):
                 G[i, j] += d * A[r, j]
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def mm_nn_loops(D, W, E):
     """E (n, in) = D (n, out) W (out, in)."""
     E[:, :] = 0.0
@@ -363,22 +366,22 @@ def mm_nn_loops(D, W, E):
 
 
 if HAVE_SCIPY:
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, nogil=True, error_model="numpy")
     def mm_nt_blas(A, W, Z):
         np.dot(A, W.T, Z)
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, nogil=True, error_model="numpy")
     def mm_tn_blas(D, A, G):
         np.dot(D.T, A, G)
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, nogil=True, error_model="numpy")
     def mm_nn_blas(D, W, E):
         np.dot(D, W, E)
 else:  # np.dot cannot even be compiled without SciPy; use_blas is then always False
     mm_nt_blas, mm_tn_blas, mm_nn_blas = mm_nt_loops, mm_tn_loops, mm_nn_loops
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def mm_nt(use_blas, A, W, Z):
     if use_blas:
         mm_nt_blas(A, W, Z)
@@ -386,7 +389,7 @@ def mm_nt(use_blas, A, W, Z):
         mm_nt_loops(A, W, Z)
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def mm_tn(use_blas, D, A, G):
     if use_blas:
         mm_tn_blas(D, A, G)
@@ -394,7 +397,7 @@ def mm_tn(use_blas, D, A, G):
         mm_tn_loops(D, A, G)
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def mm_nn(use_blas, D, W, E):
     if use_blas:
         mm_nn_blas(D, W, E)
@@ -402,7 +405,7 @@ def mm_nn(use_blas, D, W, E):
         mm_nn_loops(D, W, E)
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip):
     """train() for batches of more than one token: each batch's forward and backward pass as matrix
     products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result;
