@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from relunet.engine.model import MLP
-from relunet.playground import overlay_worker, protocol as P
+from relunet.playground import frames, overlay_worker, protocol as P
 from relunet.playground.driver import Driver
 from relunet.playground.regions import exact_overlay
 from relunet.playground.server import create_app
@@ -186,3 +186,35 @@ def test_the_server_shares_one_process_and_stops_it_with_the_last_tab():
             worker = overlay_worker._shared
             pid = worker.process.pid
         assert gone(pid) and overlay_worker._shared is None
+
+
+def test_run_b_of_a_comparison_gets_its_exact_overlay():
+    """Compare: with Exact regions on, run B's map gets B's own regions and boundary (relunet.pwl on B's model),
+    flagged as B's; A's overlay goes on as before."""
+    from relunet.pwl import decision_boundary
+
+    from test_playground_server import _decode_regions
+
+    app = create_app()
+    config = Config(dataset="xor", n=60, test_fraction=0.0, layers=(P.Layer(units=4),), exact=True)
+    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"type": "hello", "hash": encode_hash(config)}))
+        ws.send_text(json.dumps({"type": "compare", "layers": [{"units": 7}, {"units": 5}]}))
+        summary = frame = None
+        while summary is None or frame is None:
+            m = ws.receive()
+            if m.get("text") and json.loads(m["text"]).get("twin"):
+                summary = json.loads(m["text"])
+            elif m.get("bytes") and frames.decode_header(m["bytes"])[0] == frames.REGIONS | frames.TWIN:
+                frame = m["bytes"]
+        (s,) = app.state.sessions
+        b, box = s.twin.model, s.box
+        assert b.sizes == [2, 7, 5, 2] and summary["type"] == "pwl" and summary["available"]
+        part = linear_regions(b, box)
+        bnd = decision_boundary(b, box, partition=part)
+        assert summary["count"] == len(part) != len(linear_regions(s.model, box)) and summary["pieces"] == bnd.count
+        unflagged = frame[:3] + bytes([frame[3] & ~frames.TWIN]) + frame[4:]
+        fbox, counts, vertices, segments, classes = _decode_regions(unflagged)
+        assert fbox == box and len(counts) == len(part) and counts.sum() == len(vertices)
+        np.testing.assert_allclose(segments, bnd.segments, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(classes, bnd.segment_classes)

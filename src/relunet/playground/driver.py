@@ -97,8 +97,8 @@ class Driver:
         if worker is not None:
             overlay_worker.release(worker)
 
-    def _offload(self, model, box, finish):
-        """session.overlay: the exact overlay computed in the worker process, its items sent when done."""
+    def _offload(self, run, model, box, finish):
+        """session.overlay: the exact overlay of `run` computed in the worker process, its items sent when done."""
         with self._overlay_lock:
             if self.closed:
                 return False
@@ -111,7 +111,7 @@ class Driver:
                 for item in finish(result):
                     self.sink(item)
 
-        return worker.submit(self, model, box, done)
+        return worker.submit((self, run), model, box, done)
 
     def _run(self):
         s = self.session

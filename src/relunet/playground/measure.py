@@ -47,6 +47,9 @@ def measure_stream(seconds=5.0, points=300, sizes=(2, 64, 64, 3), port=None, bat
             ws.send(json.dumps({"type": "reset"}))   # count from update 0
             _drain(ws, 0.5)
             ws.send(json.dumps({"type": "play"}))
+            _until_training(ws)     # the first updates wait for the compiled kernels (seconds on a busy machine)
+            if exact:
+                _until_overlays(ws, 2)  # the second overlay comes from the worker process, started for it
             frames = map_bytes = exact_frames = 0
             last = regions = None
             t0 = time.perf_counter()
@@ -175,7 +178,8 @@ def measure_round_trip(port, config, clicks=10):
         ws.send(json.dumps({"type": "hello", "hash": encode_hash(config)}))
         _until_state(ws)
         ws.send(json.dumps({"type": "play"}))
-        _drain(ws, 1.0)
+        _until_training(ws)
+        _drain(ws, 0.5)
         x0, x1, y0, y1 = -1.0, 1.0, -1.0, 1.0
         for i in range(clicks):
             point = {"x": x0 + (x1 - x0) * (i + 0.5) / clicks, "y": (y0 + y1) / 2, "label": i % config.classes}
@@ -186,6 +190,22 @@ def measure_round_trip(port, config, clicks=10):
             _drain(ws, 0.25)
         ws.send(json.dumps({"type": "pause"}))
     return out
+
+
+def _until_training(ws, timeout=120):
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        data = ws.recv(timeout=timeout)
+        if isinstance(data, str) and json.loads(data).get("type") == "metrics" and json.loads(data)["updates"] > 0:
+            return
+    raise RuntimeError(f"the playground did not start training within {timeout} s")
+
+
+def _until_overlays(ws, n, timeout=60):
+    t0 = time.perf_counter()
+    while n > 0 and time.perf_counter() - t0 < timeout:
+        data = ws.recv(timeout=timeout)
+        n -= isinstance(data, str) and json.loads(data).get("type") == "pwl"
 
 
 def _until_state(ws):

@@ -20,14 +20,20 @@ module): the page always gets its overlay.
 
 import logging
 import threading
+import time
 
 import numpy as np
 
-from .regions import exact_overlay, failed
+from . import frames
+from .regions import exact_overlay, failed, unavailable_reason
 
 log = logging.getLogger("relunet.playground")
 CONTEXT = "spawn"
 MAX_FAILURES = 3        # processes that may fail to start or die before the overlays stay in this process
+EXACT_SECONDS = 0.15    # a run's overlay is refreshed at most this often while training (about 6 times a second)
+# An overlay goes to the worker process once the run's last one took this long: a small net's takes a millisecond
+# or two, less than the trip to another process, and needs no process at all.
+OFFLOAD_MS = 10.0
 
 
 def compute(model, box):
@@ -38,6 +44,57 @@ def compute(model, box):
     except Exception as e:  # a model that breaks the geometry must not take the session (or the worker) down
         log.exception("playground: exact regions failed")
         return failed(e), None
+
+
+class LiveOverlay:
+    """The exact overlay of one run (the session's, or run B of a comparison): when the next is due, where it is
+    computed, and which result is stale.
+
+    items(snapshot, force, offload) -> the overlay's items [summary, REGIONS frame] computed now, or [] when it is
+    not due (while training: EXACT_SECONDS apart, or 1.5 times its own cost apart for larger nets, and never while
+    the last one is away) or went to `offload(model, box, finish)`, which computes it elsewhere and sends
+    finish(result)'s items itself. A result is dropped (finish returns []) when a later one went out first, or the
+    overlay was switched off (`is_on()`) meanwhile. Run B's items are flagged: "twin": true, frame kind | TWIN.
+    """
+
+    def __init__(self, is_on, twin=False):
+        self.is_on, self.twin = is_on, twin
+        self.due = 0.0              # perf_counter time before which no unforced overlay is made
+        self.asked = self.sent = 0  # numbers of the last overlay asked for, and sent
+        self.away = False           # one is being computed elsewhere
+        self.ms = 0.0               # what the last one took to compute
+        self._lock = threading.Lock()
+
+    def items(self, snapshot, force=False, offload=None):
+        """snapshot() -> (model, box): copies, taken only when an overlay is due (they are read later)."""
+        with self._lock:
+            now = time.perf_counter()
+            if not force and (now < self.due or self.away):
+                return []
+            self.due = now + EXACT_SECONDS
+            self.asked += 1
+            asked, on = self.asked, self.is_on()
+        model, box = snapshot()
+        finish = lambda result: self._finished(asked, now, on, result)  # noqa: E731
+        if offload is not None and self.ms >= OFFLOAD_MS and unavailable_reason(model) is None:
+            self.away = True        # while training, the next one is asked for when this one is back
+            if offload(model, box, finish):
+                return []
+            self.away = False
+        return finish(compute(model, box))
+
+    def _finished(self, asked, t0, on, result):
+        msg, frame = result
+        with self._lock:
+            self.away = False
+            self.ms = msg.get("ms", self.ms)
+            if asked < self.sent or (on and not self.is_on()):
+                return []
+            self.sent = asked
+            self.due = max(self.due, t0 + 1.5 * (time.perf_counter() - t0))
+        if self.twin:
+            msg, frame = {**msg, "twin": True}, frame and frames.as_twin(frame)
+        return [msg] + ([frame] if frame is not None else [])
 
 
 def _serve(conn):

@@ -138,6 +138,7 @@ export function mount(root, transport, options = {}) {
 
   // The live count of exact linear regions (relunet.pwl), shown while the overlay is on.
   function applyExact(m) {
+    if (m.twin) return;      // run B's overlay: its frame is drawn on B's map, the count shown is A's
     const box = $("c-regions-box");
     if (!m.available) {
       view.regions = null; view.draw();
@@ -155,6 +156,7 @@ export function mount(root, transport, options = {}) {
   }
 
   function onFrame(f) {
+    if (f.twin && f.kind === REGIONS) { viewB.regions = app.state?.config.exact && app.compare ? f : null; return; }
     if (f.twin) { viewB.setFrame(f); return; }
     if (f.kind === REGIONS) { view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
     if (f.kind === MODEL) { download(new Blob([f.data], { type: "application/octet-stream" }), "relunet-playground.npz"); return; }
@@ -166,12 +168,29 @@ export function mount(root, transport, options = {}) {
     view.setFrame(f);
   }
 
+  // The link follows the experiment. Writing it (history.replaceState) took about 8 ms of each state message in
+  // Chromium while training (profiled during clicks, python -m relunet.playground.measure browser): while training
+  // it is written after the state is painted and at most every HASH_MS; at once otherwise, and when the page goes.
+  const HASH_MS = 250;
+  let hashTimer = null, hashAt = -Infinity;
+  function writeHash(now) {
+    if (!url || !app.state) return;
+    if (!now) {
+      if (!hashTimer) hashTimer = setTimeout(() => writeHash(true), Math.max(20, HASH_MS - (performance.now() - hashAt)));
+      return;
+    }
+    clearTimeout(hashTimer); hashTimer = null; hashAt = performance.now();
+    const h = "#" + app.state.hash + (app.extHash ? "!" + app.extHash : "");
+    if (location.hash !== h) history.replaceState(null, "", h);
+  }
+  if (url) window.addEventListener("pagehide", () => { if (hashTimer) writeHash(true); });
+
   function applyState(s) {
     const first = !app.state;
     const old = app.state;
     app.state = s;
     const c = s.config;
-    if (url) history.replaceState(null, "", "#" + s.hash + (app.extHash ? "!" + app.extHash : ""));
+    writeHash(!s.playing);
     view.task = c.task; view.points = s.points; view.firstActivation = s.activations[0];
     viewB.task = c.task; viewB.points = s.points; viewB.discretize = c.discretize; viewB.showHinges = c.hinges;
     view.discretize = c.discretize; view.showHinges = c.hinges;
@@ -196,7 +215,7 @@ export function mount(root, transport, options = {}) {
     setVal("target_loss", c.target_loss ?? ""); setVal("max_epochs", c.max_epochs ?? "");
     $("momentum").disabled = !["momentum", "nesterov"].includes(c.optimizer);
     $("discretize").checked = c.discretize; $("hinges").checked = c.hinges; $("pwl").checked = c.exact;
-    if (!c.exact || c.task !== "classification") { view.regions = null; $("c-regions-box").hidden = true; }
+    if (!c.exact || c.task !== "classification") { view.regions = null; viewB.regions = null; $("c-regions-box").hidden = true; }
     $("resolution").value = String(c.resolution);
     const reg = c.task === "regression";
     $("palette-box").hidden = reg; $("reg-hint").hidden = !reg;
@@ -575,7 +594,7 @@ export function mount(root, transport, options = {}) {
     app.compare = on ? m : null;
     $("map-b-wrap").hidden = !on; $("map-title-a").hidden = !on; $("cmp-on").checked = on;
     $("cmp-controls").classList.toggle("muted", !on);
-    if (!on) { curves.dataB = null; curves.draw(app.state?.config.task); return; }
+    if (!on) { curves.dataB = null; curves.draw(app.state?.config.task); viewB.regions = null; return; }
     viewB.hinges = m.hinges || null; viewB.firstActivation = m.settings.layers.length ? m.settings.layers[0].activation : null;
     $("map-title-b").textContent = "B: " + describe(m.sizes, m.settings) + (m.status ? " — " + m.status.message : "");
     if (app.state) $("map-title-a").textContent = "A: " + describe(app.state.sizes, app.state.config);
@@ -669,7 +688,7 @@ export function mount(root, transport, options = {}) {
   app.extHash = url ? location.hash.slice(1).split("!").slice(1).join("!") : "";
   app.setExtHash = text => {
     app.extHash = text;
-    if (url && app.state) history.replaceState(null, "", "#" + app.state.hash + (text ? "!" + text : ""));
+    writeHash(true);
   };
   if (url) window.addEventListener("hashchange", () => {
     const h = location.hash.slice(1).split("!")[0];
