@@ -89,7 +89,7 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
     per second and a click answered within 100 ms. Measured once training runs (the compiled kernels are ready):
 
     - "animation_fps": requestAnimationFrame callbacks per second while training; "map_frames_per_s": maps the
-      page received and drew;
+      page received and drew; "exact_overlays_per_s": exact regions overlays (REGIONS frames) it received;
     - per click on the map (each adds a point), timed from the pointer-up event: "click_to_point_painted_ms"
       (the animation frame that paints the new point, drawn at once by the page with a pending look: what the
       user sees), "click_to_state_received_ms" (the server's state message arriving in the page: the round trip)
@@ -127,13 +127,14 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
             page.wait_for_function("window.relunetPlayground.view.regions", timeout=20000)
         page.wait_for_timeout(500)
         page.evaluate("""() => { const a = window.relunetPlayground; a.frameCount = 0; a.rafCount = 0; a.busy = {};
+            a.regionFrames = 0;
             const tick = () => { a.rafCount++; if (!a.rafStop) requestAnimationFrame(tick); };
             requestAnimationFrame(tick); }""")
         t0 = time.perf_counter()
         page.wait_for_timeout(seconds * 1000)
         elapsed = time.perf_counter() - t0
-        raf, maps, busy = page.evaluate("""() => { const a = window.relunetPlayground; a.rafStop = true;
-            return [a.rafCount, a.frameCount, a.busy]; }""")
+        raf, maps, overlays, busy = page.evaluate("""() => { const a = window.relunetPlayground; a.rafStop = true;
+            return [a.rafCount, a.frameCount, a.regionFrames, a.busy]; }""")
         # clicks on the map while it trains: each adds a point
         box = page.evaluate("(() => { const r = window.relunetPlayground.view.canvas.getBoundingClientRect(); "
                             "return [r.left, r.top, r.width, r.height]; })()")
@@ -156,7 +157,7 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
         page.click("#play")
         page.close()
         server = measure_round_trip(port, config, server_clicks) if server_clicks else []
-    return {"animation_fps": raf / elapsed, "map_frames_per_s": maps / elapsed,
+    return {"animation_fps": raf / elapsed, "map_frames_per_s": maps / elapsed, "exact_overlays_per_s": overlays / elapsed,
             "click_to_point_painted_ms": timings["echo"], "click_to_state_received_ms": timings["reply"],
             "click_to_state_painted_ms": timings["painted"], "click_ms": timings["painted"],
             "click_ms_max": max(timings["painted"]) if clicks else None,

@@ -158,7 +158,7 @@ export function mount(root, transport, options = {}) {
   function onFrame(f) {
     if (f.twin && f.kind === REGIONS) { viewB.regions = app.state?.config.exact && app.compare ? f : null; return; }
     if (f.twin) { viewB.setFrame(f); return; }
-    if (f.kind === REGIONS) { view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
+    if (f.kind === REGIONS) { app.regionFrames = (app.regionFrames || 0) + 1; view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
     if (f.kind === MODEL) { download(new Blob([f.data], { type: "application/octet-stream" }), "relunet-playground.npz"); return; }
     if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); if (app.hiddenAuto) pickLiveUnits(f); return; }
     app.frames++;
