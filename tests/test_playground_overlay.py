@@ -86,7 +86,7 @@ def test_worker_overlay_equals_the_in_thread_one(worker):
         same_overlay(got, exact_overlay(m, BOX))
         if name != "tanh":
             assert got[0]["count"] == len(linear_regions(m, BOX))
-    assert worker.process.is_alive() and worker.failures == 0
+    assert worker.process.poll() is None and worker.failures == 0
 
 
 def test_latest_wins_per_key(worker):
@@ -117,11 +117,11 @@ def test_a_bad_model_or_a_dead_process_never_costs_the_overlay(worker):
     assert worker.process.pid == pid and worker.failures == 0
     # the process dies between jobs: the next job starts a new one
     worker.process.kill()
-    worker.process.join()
+    worker.process.wait()
     ok = MLP([2, 16, 3], seed=5)
     worker.submit("after", ok, BOX, r.done("after"))
     same_overlay(r.wait("after"), exact_overlay(ok, BOX))
-    assert worker.process.is_alive() and worker.process.pid != pid and gone(pid)
+    assert worker.process.poll() is None and worker.process.pid != pid and gone(pid)
     # ... or during one: that job is computed here (or by a new process), the page gets it all the same
     slow = MLP([2, 64, 64, 3], seed=6)
     worker.submit("during", slow, BOX, r.done("during"))
@@ -132,7 +132,7 @@ def test_a_bad_model_or_a_dead_process_never_costs_the_overlay(worker):
 
 def test_no_process_at_all_computes_here():
     """A process that cannot be started: every overlay is computed in this process, after MAX_FAILURES tries."""
-    w = overlay_worker.OverlayWorker(context="no-such-start-method")
+    w = overlay_worker.OverlayWorker(command=["/nonexistent/python3"])
     try:
         r = Results()
         for i in range(overlay_worker.MAX_FAILURES + 1):
@@ -218,3 +218,31 @@ def test_run_b_of_a_comparison_gets_its_exact_overlay():
         assert fbox == box and len(counts) == len(part) and counts.sum() == len(vertices)
         np.testing.assert_allclose(segments, bnd.segments, rtol=1e-6, atol=1e-6)
         np.testing.assert_array_equal(classes, bnd.segment_classes)
+
+
+def test_the_process_ends_when_its_server_is_killed():
+    """No orphan: a server killed outright (SIGKILL: no clean-up runs) leaves no worker process behind."""
+    import subprocess
+    import sys
+
+    from conftest import SRC
+
+    script = ("import threading\n"
+              "from relunet.engine.model import MLP\n"
+              "from relunet.playground.overlay_worker import OverlayWorker\n"
+              "w, done = OverlayWorker(), threading.Event()\n"
+              "w.submit(0, MLP([2, 8, 3]), [-1, 1, -1, 1], lambda r: done.set())\n"
+              "done.wait(60)\n"
+              "print(w.process.pid, flush=True)\n"
+              "threading.Event().wait(60)\n")
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(SRC)})
+    try:
+        pid = int(server.stdout.readline())
+        os.kill(pid, 0)                              # the worker runs ...
+        server.kill()
+        server.wait()
+        assert gone(pid)                             # ... and ends with its server
+    finally:
+        server.kill()
+        server.stdout.close()

@@ -11,14 +11,20 @@ session of the server (or of a notebook kernel), computes the overlays instead:
                                                 frame)) is called later from the worker's own thread
     release(worker)                             the last user gone, the process is shut down
 
-The process is started with the "spawn" context: "fork" in a threaded server may copy a lock held by another
-thread. It exits by itself when the server's end of its pipe closes (the server ended, even by a kill), and it
-ignores Ctrl+C, which the terminal sends to the whole process group: the server shuts it down. When no process can
-be started, or it dies, the job is computed in the worker's thread instead (holding the GIL, as before this
-module): the page always gets its overlay.
+The process is a fresh Python running this module's main(), fed pickled
+jobs on its stdin: never a fork of the threaded server (which may copy a lock held by another thread), and never
+multiprocessing's "spawn", which re-runs the parent's main script (a script calling serve() without a
+`__main__` guard would start a second server). It exits by itself when its stdin closes (the server ended,
+even by a kill), and it ignores Ctrl+C, which the terminal sends to the whole process group: the server shuts it
+down. When no process can be started, or it dies, the job is computed in the worker's thread instead (holding the
+GIL, as before this module): the page always gets its overlay.
 """
 
 import logging
+import os
+import pickle
+import subprocess
+import sys
 import threading
 import time
 
@@ -28,7 +34,6 @@ from . import frames
 from .regions import exact_overlay, failed, unavailable_reason
 
 log = logging.getLogger("relunet.playground")
-CONTEXT = "spawn"
 MAX_FAILURES = 3        # processes that may fail to start or die before the overlays stay in this process
 EXACT_SECONDS = 0.15    # a run's overlay is refreshed at most this often while training (about 6 times a second)
 # An overlay goes to the worker process once the run's last one took this long: a small net's takes a millisecond
@@ -97,32 +102,37 @@ class LiveOverlay:
         return [msg] + ([frame] if frame is not None else [])
 
 
-def _serve(conn):
-    """The worker process: answer (model, box) with compute(model, box) until the pipe closes or None comes."""
+def main():
+    """The worker process: read pickled (model, box) jobs from stdin,
+    write compute(model, box) to stdout, until stdin closes (the server ended or stopped it)."""
+    import os
     import signal
+    import sys
 
     from ..threads import limit_blas_threads
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    limit_blas_threads()        # as the server: one BLAS thread is fastest for these small matrices
+    limit_blas_threads()            # as the server: one BLAS thread is fastest for these small matrices
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)                   # a stray print goes to stderr, never into the answers
     while True:
         try:
-            job = conn.recv()
-        except (EOFError, OSError):     # the server is gone
+            model, box = pickle.load(sys.stdin.buffer)
+        except EOFError:
             return
-        if job is None:
-            return
-        conn.send(compute(*job))
+        pickle.dump(compute(model, box), out, pickle.HIGHEST_PROTOCOL)
+        out.flush()
 
 
 class OverlayWorker:
-    """One worker process and the thread that feeds it, for any number of sessions (keys)."""
+    """One worker process and the thread that feeds it, for any number of sessions (keys).
 
-    def __init__(self, context=CONTEXT):
-        self.context = context
+    command: how to start the process (default: this module run by this Python, with this process's sys.path)."""
+
+    def __init__(self, command=None):
+        self.command = command or [sys.executable, "-c", f"from {__name__} import main; main()"]
         self.failures = 0               # processes that could not start or died
         self.process = None
-        self._conn = None
         self._jobs = {}                 # key -> (model, box, done); dict order is the order of first submission
         self._cond = threading.Condition()
         self._thread = None
@@ -150,7 +160,7 @@ class OverlayWorker:
             self._cond.notify()
         p = self.process
         if p is not None:
-            p.terminate()               # a job in progress ends: the thread reads EOF and returns
+            p.kill()                    # a job in progress ends: the thread reads EOF and returns
         t = self._thread
         if t is not None and t is not threading.current_thread():
             t.join(timeout=5)
@@ -176,9 +186,10 @@ class OverlayWorker:
     def _compute(self, model, box):
         if self.failures < MAX_FAILURES:
             try:
-                conn = self._connection()
-                conn.send((model, box))
-                return conn.recv()
+                p = self._started()
+                pickle.dump((model, box), p.stdin, pickle.HIGHEST_PROTOCOL)
+                p.stdin.flush()
+                return pickle.load(p.stdout)    # waits without the GIL
             except Exception as e:
                 if self._closed:
                     return None
@@ -188,35 +199,31 @@ class OverlayWorker:
                             type(e).__name__, e)
         return None if self._closed else compute(model, box)
 
-    def _connection(self):
-        if self.process is None or not self.process.is_alive():
+    def _started(self):
+        if self.process is None or self.process.poll() is not None:
             self._stop_process()
-            import multiprocessing
-
-            ctx = multiprocessing.get_context(self.context)
-            here, there = ctx.Pipe()
-            p = ctx.Process(target=_serve, args=(there,), name="relunet-overlay", daemon=True)
-            p.start()
-            there.close()               # only the process holds its end: a dead server is an EOF there
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}   # imports as here
+            p = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
             with self._cond:
                 if self._closed:        # close() came while starting: it found no process to stop
-                    p.terminate()
-                    p.join(timeout=5)
+                    p.kill()
+                    p.wait(timeout=5)
                     raise RuntimeError("closed")
-                self.process, self._conn = p, here
-        return self._conn
+                self.process = p
+        return self.process
 
     def _stop_process(self):
-        p, conn = self.process, self._conn
-        self.process = self._conn = None
+        p, self.process = self.process, None
         if p is not None:
-            p.terminate()
-            p.join(timeout=5)
-            if p.is_alive():
-                p.kill()
-                p.join(timeout=5)
-        if conn is not None:
-            conn.close()
+            if p.poll() is None:
+                p.stdin.close()         # the process reads EOF and ends
+                try:
+                    p.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=5)
+            for f in (p.stdin, p.stdout):
+                f.close()
 
 
 _shared = None
