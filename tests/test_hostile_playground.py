@@ -200,7 +200,7 @@ class StuckSocket:
 def test_a_page_that_stops_reading_gets_frames_dropped_and_costs_no_cpu():
     async def scenario():
         ws = StuckSocket([{"type": "set_training", "lr": 0.01}, {"type": "play"}], reads=5)
-        conn = Connection(ws, Session())
+        conn = Connection(ws)           # its own session store: the first message makes the Session
         task = asyncio.create_task(conn.serve())
         t0 = time.monotonic()
         while conn.dropped == 0:

@@ -263,6 +263,40 @@ def test_exercises_work_as_on_the_page(lecture):
     assert exercises.check("lecture", ref).passed
 
 
+def test_the_widget_has_the_pages_extensions_and_lecture_step_5_opens_its_quiz(lecture):
+    from relunet import exercises
+    from relunet.notebook.esm import module_graph
+
+    # the widget's module is the page's app with its extensions (extensions.js imports exercise.js)
+    names = [p.name for p, _, _ in module_graph(Path(relunet.notebook.__file__).parent / "widget.js")]
+    assert names.index("registry.js") < names.index("exercise.js") < names.index("extensions.js") < names.index("app.js")
+    assert json.dumps('registerPanel("exercises"')[1:-1] in Playground._esm         # its source, as a JSON string
+
+    view = View(lecture)
+    before = lecture.config, weights(lecture.model)
+    view.say({"type": "lecture", "step": 5})
+    info = view.json("lecture")[-1]
+    assert info["current"] == 5 and info["steps"][4]["mode"] == "exercises"       # the page opens the panel
+    X, y = exercises.get("lecture").points()
+    assert lecture.config.dataset in ("lecture", "custom") and len(lecture.data[0]) == len(X)   # its data
+    # what the panel sends (its lecture hook opens the lecture's exercise), and a student's moves
+    view.say({"type": "exercise_open", "name": "lecture"})
+    assert view.json("exercise")[-1]["name"] == "lecture"
+    view.say({"type": "exercise_hinge", "unit": 0, "w": [1.0, -1.0], "b": 0.2})
+    view.say({"type": "exercise_solve"})
+    graded = view.json("exercise")[-1]
+    w = graded["weights"]
+    h = np.maximum(X @ np.array(w["W1"]).T + np.array(w["b1"]), 0)          # the graded network, in NumPy
+    predicted = np.argmax(h @ np.array(w["W2"]).T + np.array(w["b2"]), axis=1)
+    assert w["W1"][0] == [1.0, -1.0] and w["b1"][0] == 0.2
+    assert graded["result"]["predicted"] == predicted.tolist()
+    assert graded["result"]["correct"] == (predicted == y).tolist()
+    while view.json("lecture")[-1]["undo"]:                         # Undo, back to the widget as it was made
+        view.say({"type": "undo"})
+    assert view.json("lecture")[-1]["current"] is None and lecture.config == before[0]
+    assert all(np.array_equal(a, b) for a, b in zip(weights(lecture.model), before[1]))
+
+
 def test_backlog_holds_frames_until_the_view_acknowledges(lecture):
     from relunet.playground.driver import MAX_BACKLOG
 

@@ -207,6 +207,14 @@ def test_widget_in_jupyterlab(lab, browser):    # lab first: the server starts w
         page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.content.widgets[1]
                                   .outputArea.node.innerText.includes("points:")""", timeout=30_000)
         assert "points: 301" in _cell_text(page, 1)
+
+        # the page's extensions are the widget's too: the Exercises panel, which lecture step 5 opens
+        panel = ".relunet-widget [data-panel=exercises]"
+        page.wait_for_function(f"document.querySelectorAll('{panel} .ex-pick option').length >= 6", timeout=30_000)
+        page.locator(".relunet-widget [data-step='5']").click()
+        page.wait_for_function(f"{APP}.lecture.current === 5 && {APP}.exercise.ex && {APP}.exercise.ex.name === 'lecture'",
+                               timeout=30_000)
+        assert page.locator(panel).is_visible()
     finally:
         ctx.close()
     assert not errors, f"JavaScript errors in JupyterLab: {errors}"

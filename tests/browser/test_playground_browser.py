@@ -169,16 +169,15 @@ def test_playground_in_chromium(server, page, tmp_path):
         assert time.time() - t0 < 10, "hand-edited weight did not arrive"
         time.sleep(0.05)
 
-    # ---- reload from the URL: the same experiment
+    # ---- reload: the same experiment, and the same session (resume.py): the hand-edited weight is still there
     h = page.evaluate("location.hash")
     points = s["points"]
     page.reload()
     s2 = wait_state(page, lambda s: s["sizes"] == [2, 7, 16, 16, 2], "the reloaded network")
     open_sections(page)
     assert page.evaluate("location.hash") == h and s2["points"] == points and s2["config"]["lr"] == 0.05
-    (session,) = app.state.sessions                      # the old tab's session was freed on reload
-    fresh = relunet.MLP([2, 7, 16, 16, 2], ["relu", "tanh", "relu"], seed=s2["config"]["seed"])
-    assert all(np.array_equal(a, b) for a, b in zip(session.model.get_weights(), fresh.get_weights()))
+    assert app.state.sessions == {session} and session.model.linears[0].W[0, 0] == 2.5
+    page.wait_for_function("window.relunetPlayground.lastWeights && window.relunetPlayground.lastWeights.W[0][0][0] === 2.5")
 
     # ---- train a little, save the model, load it back
     page.click("#step-epoch")

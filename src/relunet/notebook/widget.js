@@ -1,5 +1,7 @@
 // The playground in a notebook cell: the page's own app (app.js), mounted in the cell with a transport over the
-// widget's comm instead of a WebSocket. relunet.notebook.esm bundles this file with the page's modules.
+// widget's comm instead of a WebSocket. relunet.notebook.esm bundles this file with the page's modules, the
+// extensions included (app.js imports extensions.js: the Exercises panel is the widget's too). The comm needs
+// no session token: the kernel's session lives as long as the widget, and a view that comes back gets it.
 import { mount } from "../playground/static/js/app.js";
 
 // The comm transport: JSON messages are the comm's content; binary frames come as its buffers, one per message

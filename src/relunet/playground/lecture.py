@@ -4,6 +4,10 @@
     {"type": "lecture", "step": k} -> the page takes step k's experiment (data, network, training, view);
                                       what it showed before is pushed on an undo stack
     {"type": "undo"}               -> back to the page as it was before the last step (weights included)
+    {"type": "hello", "hash": "...&step=3"}
+                                   -> a link names the step it was taken at (open_link, at the end): the page
+                                      opens on that step's text and mode, with the link's experiment (the
+                                      step's own config when the link names only "step=3")
 
 Texts use the lecture's notation (Lecture 12, "Multi-layer neural nets"): f(x) = argmax(Wx + b),
 h_j = max(0, w_j x + b_j), f = softmax(z^(2)), dL/dz_k = f_k - 1[y=k], W <- W - eta dL/dW.
@@ -16,9 +20,9 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field
 
-from .protocol import Layer, _Strict
+from .protocol import Layer, ProtocolError, _Strict
 from .session import register
-from .state import Config, check
+from .state import Config, check, decode_hash, default_config
 
 # Every step starts from the lecture's data (make_dataset("lecture")) trained by plain per-sample SGD.
 LECTURE = dict(task="classification", dataset="lecture", n=90, noise=0.12, data_seed=0, test_fraction=0.0,
@@ -97,12 +101,18 @@ def info(session):
             "steps": [{"title": s["title"], "text": s["text"], "mode": s.get("mode", "add")} for s in STEPS]}
 
 
-def on_lecture(session, m):
-    if m.step is None:
-        return [info(session)]
+def push_undo(session):
+    """Keep the page as it is now (with the lecture step it is at) for Undo."""
     ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
     ext["undo"].append((ext["current"], session.snapshot()))
     del ext["undo"][:-UNDO_DEPTH]
+    return ext
+
+
+def on_lecture(session, m):
+    if m.step is None:
+        return [info(session)]
+    ext = push_undo(session)
     ext["current"] = m.step
     new, old = step_config(m.step), session.config
     if all(getattr(new, k) == getattr(old, k) for k in SAME_NETWORK):
@@ -125,3 +135,39 @@ def on_undo(session, m):
 
 register(Lecture, on_lecture)
 register(Undo, on_undo)
+
+
+# ---------------------------------------------------------------------------------------------- the link
+def current_step(session):
+    """The lecture step the page stands at (1-based), or None."""
+    return session.ext.get("lecture", {}).get("current")
+
+
+def split_step(text):
+    """'<experiment>&step=3' -> ('<experiment>', 3); a link without a step -> (text, None).
+
+    The step rides in the experiment's part of the link as one more key; state.decode_hash never sees it."""
+    text = text[1:] if text.startswith("#") else text
+    parts = [p for p in text.split("&") if p]
+    steps = [p for p in parts if p.startswith("step=")]
+    if not steps:
+        return text, None
+    value = steps[-1][len("step="):]
+    if not (value.isdigit() and 1 <= int(value) <= len(STEPS)):
+        raise ProtocolError(f"link: step={value!r} is not valid (a lecture step from 1 to {len(STEPS)})")
+    return "&".join(p for p in parts if not p.startswith("step=")), int(value)
+
+
+def open_link(session, text):
+    """Open the page on the link `text`: its experiment afresh, and the lecture step it names (or none).
+
+    A link of only "step=k" takes step k as its button does (on_lecture), without an Undo entry: opening a
+    link is not a step to take back."""
+    rest, step = split_step(text)
+    session.set_experiment(decode_hash(rest) if rest else default_config())
+    ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    ext["current"] = step
+    if step and not rest:
+        depth = len(ext["undo"])
+        on_lecture(session, Lecture(type="lecture", step=step))
+        del ext["undo"][depth:]

@@ -54,11 +54,17 @@ class Point(_Strict):
 
 
 # ---------------------------------------------------------------------------------------------- messages
+#: A session token as the server issues it (server.py, resume.py): 128 random bits in lower-case hex.
+TOKEN_PATTERN = r"^[0-9a-f]{32}$"
+
+
 class Hello(_Strict):
-    """The page's first message: the URL hash it was opened with ('' for the defaults)."""
+    """The page's first message: the URL hash it was opened with ('' for the defaults), and the session
+    token the server gave this tab before, if any (a reload or a reconnect asks for its old session)."""
 
     type: Literal["hello"]
     hash: Annotated[str, Field(max_length=200_000)] = ""
+    token: Optional[Annotated[str, Field(pattern=TOKEN_PATTERN)]] = None
 
 
 class SetTask(_Strict):
@@ -284,6 +290,8 @@ def describe_error(e):
         return f"message is not valid JSON ({err.get('ctx', {}).get('error', msg)})"
     if kind == "finite_number":
         return f"{where}: numbers must be finite (no NaN or Infinity)"
+    if kind == "string_pattern_mismatch" and where == "token":
+        return "token: a session token is 32 lower-case hexadecimal digits, as the server gave it"
     if kind == "too_long" and where.endswith("points"):
         return f"{where}: too many points (at most {MAX_POINTS:,})"
     if kind == "too_long" and where.endswith("layers"):

@@ -13,6 +13,10 @@ The Host header of every request must name the address served (127.0.0.1, localh
 given, with the port; see HostCheck): a page on another site whose name an attacker re-points at 127.0.0.1
 (DNS rebinding) sends its own name as the Host, and is refused.
 
+Sessions outlive their socket (resume.py): the first reply is {"type": "session", "token": ...}; a hello that
+brings the token back within resume.GRACE_SECONDS gets the same Session (weights, counters, lecture step, undo),
+so a reload or a Reconnect loses nothing. The first message chooses the session, so nothing is built before it.
+
 A page that stops reading its frames costs nothing: at most MAX_QUEUED frames wait for it, then the Driver
 sleeps on an event (no polling) until the sender has caught up; the frames it would have drawn meanwhile are
 dropped (counted in Connection.dropped), never queued.
@@ -22,6 +26,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, WebSocket
@@ -29,6 +34,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from .driver import MAX_BACKLOG as MAX_QUEUED, Driver, dumps, error  # noqa: F401 (MAX_QUEUED: the slow-page limit)
+from .resume import SessionStore, hello_of, rejoin
 from .session import Session
 from ..threads import limit_blas_threads  # re-exported: measure.py uses it too
 
@@ -37,7 +43,8 @@ log = logging.getLogger("relunet.playground")
 
 
 def create_app(hosts=None):
-    """The FastAPI application; ``app.state.sessions`` holds the live sessions (one per open tab).
+    """The FastAPI application; ``app.state.sessions`` holds the live sessions (one per open tab), and
+    ``app.state.store`` (resume.SessionStore) every session by token, detached ones included.
 
     hosts: (host, port) the server listens on; every request's Host header must then name it (HostCheck).
     None (an app driven in-process, e.g. by FastAPI's TestClient) checks no Host header; serve() always
@@ -45,6 +52,7 @@ def create_app(hosts=None):
     """
     app = FastAPI(title="relunet playground", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sessions = set()
+    app.state.store = SessionStore()
     if hosts is not None:
         app.add_middleware(HostCheck, host=hosts[0], port=hosts[1])
 
@@ -64,13 +72,7 @@ def create_app(hosts=None):
             await ws.close(code=1008, reason="origin not allowed")
             return
         await ws.accept()
-        session = Session()
-        app.state.sessions.add(session)
-        try:
-            await Connection(ws, session).serve()
-        finally:
-            app.state.sessions.discard(session)
-            session.playing = False
+        await Connection(ws, app.state).serve()
 
     return app
 
@@ -155,35 +157,60 @@ def _is_ip(name):
 
 class Connection:
     """One tab's WebSocket: a receiver and a sender task around a Driver (driver.py), which trains and renders
-    in its own thread. Replies and frames reach the sender through one asyncio queue, in the order made."""
+    in its own thread. Replies and frames reach the sender through one asyncio queue, in the order made.
 
-    def __init__(self, ws, session):
-        self.ws, self.session = ws, session
+    `server` is the app's state: its live `sessions` and its `store` of sessions by token (resume.py); None
+    gives the connection its own. The first text message chooses the session: a hello whose token the store
+    gives back resumes that one; anything else gets a new Session. When the socket closes, the session is
+    detached, not freed.
+    """
+
+    def __init__(self, ws, server=None):
+        self.ws = ws
+        self.server = server or SimpleNamespace(sessions=set(), store=SessionStore())
+        self.session = self.driver = self.token = None
         self.out = asyncio.Queue()
-        loop = asyncio.get_running_loop()
+        self.loop = asyncio.get_running_loop()
 
-        def sink(item):                     # called from worker threads
-            try:
-                loop.call_soon_threadsafe(self.out.put_nowait, item)
-            except RuntimeError:            # the loop has closed: the tab is gone
-                self.driver.close()
-
-        self.driver = Driver(session, sink, backlog=self.out.qsize)
+    def _sink(self, item):                  # called from worker threads
+        try:
+            self.loop.call_soon_threadsafe(self.out.put_nowait, item)
+        except RuntimeError:                # the loop has closed: the tab is gone
+            self.driver.close()
 
     async def serve(self):
-        self.driver.start()
         sender = asyncio.create_task(self._send())
         try:
             await self._receive()
         finally:
-            self.driver.close()
+            if self.driver is not None:
+                self.driver.close()
+                self.server.sessions.discard(self.session)
+                self.server.store.detach(self.token)
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
+
+    async def _attach(self, hello):
+        """Take the session `hello`'s token names, if the store gives it back, else a new one; start its Driver.
+        Returns True when the session was resumed."""
+        store = self.server.store
+        session = await store.claim(hello.token) if hello is not None and hello.token else None
+        resumed = session is not None
+        if resumed:
+            token = hello.token
+        else:
+            session = await asyncio.to_thread(Session)
+            token = store.add(session)
+        self.session, self.token = session, token
+        self.server.sessions.add(session)
+        self.driver = Driver(session, self._sink, backlog=self.out.qsize).start()
+        self.post({"type": "session", "token": token, "resumed": resumed})
+        return resumed
 
     @property
     def dropped(self):
         """Frames not drawn because the page had not taken the earlier ones (see driver.Driver)."""
-        return self.driver.dropped
+        return self.driver.dropped if self.driver is not None else 0
 
     def post(self, item):
         self.out.put_nowait(item)
@@ -197,6 +224,13 @@ class Connection:
             if text is None:
                 self.post(error("binary messages are not accepted; send JSON text"))
                 continue
+            if self.driver is None:
+                hello = hello_of(text)
+                if await self._attach(hello):
+                    for item in await asyncio.to_thread(rejoin, self.session, hello):
+                        self.post(item)
+                    self.driver.wake.set()
+                    continue
             await asyncio.to_thread(self.driver.receive, text)
 
     async def _send(self):
@@ -206,7 +240,8 @@ class Connection:
                 await self.ws.send_bytes(bytes(item))
             else:
                 await self.ws.send_text(dumps(item))
-            self.driver.drained()
+            if self.driver is not None:
+                self.driver.drained()
 
 
 def serve(host="127.0.0.1", port=8000, open_browser=True, log_level="warning"):

@@ -288,7 +288,9 @@ class Session:
         return new
 
     def _on_hello(self, m):
-        self.set_experiment(decode_hash(m.hash) if m.hash else default_config())
+        from .lecture import open_link      # a link may name the lecture step it was taken at
+
+        open_link(self, m.hash)
 
     def set_experiment(self, config):
         """Start the experiment `config` afresh: its data, a new model from its seed, the view fitted."""

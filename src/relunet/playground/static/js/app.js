@@ -3,7 +3,7 @@
 // same app runs in the standalone page (main.js) and inside a notebook cell.
 //
 // transport = { send(obj), onMessage(cb) (cb(obj) for JSON, cb(ArrayBuffer | DataView) for binary frames),
-//               onStatus(cb) ("open" | "closed"), reconnect?() }
+//               onStatus(cb) ("open" | "closed"), reconnect?(), token? (the session token the hello brings back) }
 // options   = { prefix: "" (prepended to every element id), url: true (keep the experiment in location.hash),
 //               keys: true (number keys and space on the whole document; or an element: on that element) }
 // Returns the app object (its state, views, and send).
@@ -67,7 +67,7 @@ export function mount(root, transport, options = {}) {
       everClosed = true; setPlaying(false);
       showStatus({ level: "error", message: "Disconnected from the playground server: training has stopped and the numbers above are the last ones received. Restart `relunet playground` and press Reconnect." });
     }
-    else if (everClosed) { send({ type: "hello", hash: app.state ? app.state.hash : startHash() }); send({ type: "lecture" }); }
+    else if (everClosed) { send(hello(app.state ? link() : startHash())); send({ type: "lecture" }); }
   });
   $("reconnect").onclick = () => transport.reconnect();
 
@@ -101,6 +101,7 @@ export function mount(root, transport, options = {}) {
   // ------------------------------------------------------------------------------------------ the lecture path
   function applyLecture(m) {
     app.lecture = m;
+    writeHash();                    // the link names the step (see link())
     const bar = $("lecture-steps");
     if (bar.childElementCount !== m.steps.length) {
       bar.innerHTML = "";
@@ -173,14 +174,14 @@ export function mount(root, transport, options = {}) {
   // it is written after the state is painted and at most every HASH_MS; at once otherwise, and when the page goes.
   const HASH_MS = 250;
   let hashTimer = null, hashAt = -Infinity;
-  function writeHash(now) {
+  function writeHash(now = true) {
     if (!url || !app.state) return;
     if (!now) {
       if (!hashTimer) hashTimer = setTimeout(() => writeHash(true), Math.max(20, HASH_MS - (performance.now() - hashAt)));
       return;
     }
     clearTimeout(hashTimer); hashTimer = null; hashAt = performance.now();
-    const h = "#" + app.state.hash + (app.extHash ? "!" + app.extHash : "");
+    const h = "#" + link() + (app.extHash ? "!" + app.extHash : "");
     if (location.hash !== h) history.replaceState(null, "", h);
   }
   if (url) window.addEventListener("pagehide", () => { if (hashTimer) writeHash(true); });
@@ -682,17 +683,22 @@ export function mount(root, transport, options = {}) {
     if (/^[0-9]$/.test(e.key)) { selectClass(+e.key); e.preventDefault(); }
     else if (e.key === " " && tag !== "button") { $("play").click(); e.preventDefault(); }   // a focused button takes its own space
   });
-  // The hash is "<experiment>" or "<experiment>!<extensions' part>" ('!' never appears in the experiment's
-  // hash, whose values are percent-encoded): extensions keep their own progress after it (app.setExtHash).
+  // The hash is "<link>" or "<link>!<extensions' part>" ('!' never appears in the experiment's hash, whose
+  // values are percent-encoded): extensions keep their own progress after it (app.setExtHash). The link is
+  // the experiment, then "&step=k" while the lecture path stands at step k (the server reads both, in
+  // lecture.open_link): a teacher's link opens on that step. "#step=3" alone opens step 3 as lecture.py builds it.
   function startHash() { return url ? location.hash.slice(1).split("!")[0] : (options.hash || ""); }
+  function link() { const k = app.lecture?.current; return app.state.hash + (k ? "&step=" + k : ""); }
+  // The hello names the link, and the session token this tab was given, if any: the server resumes that
+  // session after a reload or a Reconnect (resume.py), unless the link names another experiment.
+  function hello(hash) { return transport.token ? { type: "hello", hash, token: transport.token } : { type: "hello", hash }; }
+  // The server's first reply on a connection: {type: "session", token, resumed} (the transport keeps the token).
+  transport.onMessage(m => { if (m && m.type === "session") app.session = m; });
   app.extHash = url ? location.hash.slice(1).split("!").slice(1).join("!") : "";
-  app.setExtHash = text => {
-    app.extHash = text;
-    writeHash(true);
-  };
+  app.setExtHash = text => { app.extHash = text; writeHash(); };
   if (url) window.addEventListener("hashchange", () => {
     const h = location.hash.slice(1).split("!")[0];
-    if (app.state && h !== app.state.hash) send({ type: "hello", hash: h });
+    if (app.state && h !== link()) { send({ type: "hello", hash: h }); send({ type: "lecture" }); }
   });
   window.addEventListener("resize", () => { curves.draw(app.state?.config.task); if (app.hiddenMsg) drawHidden($("hidden"), app.hiddenMsg, app.state.points, app.state.config.task); });
 
@@ -708,7 +714,7 @@ export function mount(root, transport, options = {}) {
   }
   app.ctx = ctx;
 
-  send({ type: "hello", hash: startHash() });
+  send(hello(startHash()));
   send({ type: "lecture" });
   return app;
 }
