@@ -149,7 +149,8 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
                                    "!window.relunetPlayground.awaitClick && window.relunetPlayground.clickMs > 0 && "
                                    "(window.relunetPlayground.echoMs > 0 || !window.relunetPlayground.pendingPoints)")
             page.wait_for_timeout(50)
-            got = page.evaluate("(() => { const a = window.relunetPlayground; return [a.echoMs, a.replyMs, a.clickMs]; })()")
+            got = page.evaluate("(() => { const a = window.relunetPlayground; "
+                                "return [a.echoMs, a.replyMs, a.clickMs]; })()")
             for key, v in zip(timings, got):
                 timings[key].append(round(v, 1))
         state_ms = page.evaluate("window.relunetPlayground.busy.state ?? 0")
@@ -157,7 +158,8 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
         page.click("#play")
         page.close()
         server = measure_round_trip(port, config, server_clicks) if server_clicks else []
-    return {"animation_fps": raf / elapsed, "map_frames_per_s": maps / elapsed, "exact_overlays_per_s": overlays / elapsed,
+    return {"animation_fps": raf / elapsed, "map_frames_per_s": maps / elapsed,
+            "exact_overlays_per_s": (overlays or 0) / elapsed,
             "click_to_point_painted_ms": timings["echo"], "click_to_state_received_ms": timings["reply"],
             "click_to_state_painted_ms": timings["painted"], "click_ms": timings["painted"],
             "click_ms_max": max(timings["painted"]) if clicks else None,
