@@ -56,8 +56,8 @@ class LiveOverlay:
     computed, and which result is stale.
 
     items(snapshot, force, offload) -> the overlay's items [summary, REGIONS frame] computed now, or [] when it is
-    not due (while training: EXACT_SECONDS apart, and never while the last one is away; computed here, 1.5 times its
-    own cost apart for larger nets) or went to `offload(model, box, finish)`, which computes it elsewhere and sends
+    not due (while training: EXACT_SECONDS apart, or 1.5 times its own cost apart for larger nets, and never while
+    the last one is away) or went to `offload(model, box, finish)`, which computes it elsewhere and sends
     finish(result)'s items itself. A result is dropped (finish returns []) when a later one went out first, or the
     overlay was switched off (`is_on()`) meanwhile. Run B's items are flagged: "twin": true, frame kind | TWIN.
     """
@@ -80,16 +80,15 @@ class LiveOverlay:
             self.asked += 1
             asked, on = self.asked, self.is_on()
         model, box = snapshot()
+        finish = lambda result: self._finished(asked, now, on, result)  # noqa: E731
         if offload is not None and self.ms >= OFFLOAD_MS and unavailable_reason(model) is None:
-            # in the worker process the next one is asked for when this one is back: it holds no GIL here
-            self.away = True
-            if offload(model, box, lambda result: self._finished(asked, now, on, result, 1.0)):
+            self.away = True        # while training, the next one is asked for when this one is back
+            if offload(model, box, finish):
                 return []
             self.away = False
-        # here it holds the GIL: 1.5 times its cost apart, so it never takes more than 40% of this thread's time
-        return self._finished(asked, now, on, compute(model, box), 1.5)
+        return finish(compute(model, box))
 
-    def _finished(self, asked, t0, on, result, spacing):
+    def _finished(self, asked, t0, on, result):
         msg, frame = result
         with self._lock:
             self.away = False
@@ -97,7 +96,10 @@ class LiveOverlay:
             if asked < self.sent or (on and not self.is_on()):
                 return []
             self.sent = asked
-            self.due = max(self.due, t0 + spacing * (time.perf_counter() - t0))
+            # 1.5 times its cost apart: here it takes at most 40% of the thread's time; in the worker, of a core
+            # that the training thread, the page and the browser share on a small machine (measured on 2 cores:
+            # overlays back to back, 1.0 times apart, made the page's clicks slower, 52-264 ms against 32-112 ms)
+            self.due = max(self.due, t0 + 1.5 * (time.perf_counter() - t0))
         if self.twin:
             msg, frame = {**msg, "twin": True}, frame and frames.as_twin(frame)
         return [msg] + ([frame] if frame is not None else [])
