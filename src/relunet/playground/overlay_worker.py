@@ -106,8 +106,8 @@ class LiveOverlay:
 
 
 def main():
-    """The worker process: read pickled (model, box) jobs from stdin,
-    write compute(model, box) to stdout, until stdin closes (the server ended or stopped it)."""
+    """The worker process: read pickled (model, box) jobs from stdin and write compute(model, box) to stdout, until
+    stdin closes (the server stopped it, or ended)."""
     import os
     import signal
     import sys
