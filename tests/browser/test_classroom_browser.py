@@ -433,7 +433,7 @@ def test_trace_beside_the_map_and_the_page_speed(server, page):
     m = page.locator("#map").bounding_box()
     tp = page.locator("#trace-panel").bounding_box()
     assert tp["x"] >= m["x"] + m["width"] and tp["y"] < 900 and tp["x"] + tp["width"] <= 1440
-    r = measure_browser(seconds=2.0, clicks=3, browser=page.context.browser)
+    r = measure_browser(seconds=2.0, clicks=3, browser=page.context.browser, server_clicks=3)
     print(f"\nplayground in Chromium, 2-64-64-3 at batch 1 with exact regions: {r['animation_fps']:.1f} animation "
           f"frames/s, {r['map_frames_per_s']:.1f} maps/s, clicks: point painted in {r['click_to_point_painted_ms']} ms, "
           f"the server's state painted in {r['click_to_state_painted_ms']} ms (server alone "
