@@ -29,10 +29,23 @@ def loss_grad(loss, z, t, w=None):
         d = e / s
         d[np.arange(n), t] -= 1
         correct = int(np.count_nonzero(z.argmax(axis=1) == t))
-    else:
+    elif loss == "mse":
         r = z - t
         lt = 0.5 * (r * r).sum(axis=1)
         d = r
+        correct = 0
+    elif loss == "logistic":  # -t log f - (1 - t) log(1 - f) per output, f = sigmoid(z)
+        onehot = t.ndim == 1
+        t = np.eye(z.shape[1])[t] if onehot else t
+        f = 1 / (1 + np.exp(-z))
+        lt = (np.logaddexp(0, z) - t * z).sum(axis=1)
+        d = f - t
+        right = z.argmax(axis=1) == t.argmax(axis=1) if onehot else ((z > 0) == (t == 1)).all(axis=1)
+        correct = int(np.count_nonzero(right))
+    else:  # Poisson, half the deviance: t log(t / f) - t + f, f = exp(z)
+        f = np.exp(z)
+        lt = (np.where(t > 0, t * np.log(np.maximum(t, 1e-300)), 0) - t * z - t + f).sum(axis=1)
+        d = f - t
         correct = 0
     if w.sum() == 0:
         return 0.0, np.zeros_like(d), correct
@@ -109,4 +122,8 @@ def forward(config, params, X):
     if config.loss == "cross_entropy":
         e = np.exp(a - a.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
+    if config.loss == "logistic":
+        return 1 / (1 + np.exp(-a))
+    if config.loss == "poisson":
+        return np.exp(a)
     return a

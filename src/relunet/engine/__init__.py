@@ -1,7 +1,7 @@
 """relunet's reference engine, the lecture in code: layers, activations, losses, the MLP, optimizers, training.
 
 Imports NumPy only: nothing here imports the command line, the plots or the playground. The compiled kernels
-(relunet.kernels) compute the same numbers faster; train.choose_backend decides when they run.
+(relunet.kernels) compute the same numbers faster; train.choose_backend and choose_inference decide when they run.
 """
 
 from .activations import ACTIVATIONS, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Tanh, get_activation

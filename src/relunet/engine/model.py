@@ -142,27 +142,36 @@ class MLP:
         """X as a 2-D array in the model's dtype, or a clear error (wrong width, NaN, too large, not numbers)."""
         return checks.inputs(X, self.n_inputs, self.dtype, where)
 
+    def _outputs(self, X, excitation=False):
+        """f(z^(L)), or z^(L), at the rows of X: by the compiled kernel for large X (train.choose_inference)."""
+        from .train import choose_inference  # here: train.py imports this module
+        X = self.check_input(X)
+        kernel = choose_inference(self, len(X))
+        if kernel is not None:
+            return kernel[0].forward(kernel[1], self.parameters(), X, excitation)
+        z = self.forward(X)[0]
+        return z if excitation else LOSSES[self.loss]().output(z)
+
     def decision_function(self, X):
         """The output excitation z^(L) (logits for a classifier).  X: (N, inputs) -> (N, outputs)."""
-        return self.forward(self.check_input(X))[0]
+        return self._outputs(X, excitation=True)
 
     def predict_proba(self, X):
         """Class probabilities.  X: (N, inputs) -> (N, classes)."""
         if self.task != "classification":
             raise RelunetError("predict_proba is for classification models; this model does regression")
-        f = LOSSES[self.loss]().output(self.decision_function(X))
+        f = self._outputs(X)
         return np.hstack([1 - f, f]) if f.shape[1] == 1 else f
 
     def predict(self, X):
         """Class labels (N,), the (N, labels) 0/1 matrix of a multi-label model, or regression outputs ((N,)
         for one output)."""
-        z = self.decision_function(X)
+        z = self._outputs(X, excitation=self.task == "classification")  # f for regression
         if self.multilabel:
             return (z > 0).astype(np.int64)  # sigmoid(z) > 1/2
         if self.task == "classification":
             return self.classes[(z[:, 0] > 0).astype(int) if z.shape[1] == 1 else z.argmax(axis=1)]
-        f = LOSSES[self.loss]().output(z)
-        return f[:, 0] if self.n_outputs == 1 else f
+        return z[:, 0] if self.n_outputs == 1 else z
 
     def score(self, X, y):
         """Accuracy (classification; multi-label: all of a token's labels right) or R^2 = 1 - sum (y - f)^2 /

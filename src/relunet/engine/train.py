@@ -7,7 +7,7 @@ An epoch is one pass over the tokens in a fresh random order; batch_size=1 is th
 An epoch's loss and accuracy are means over its tokens, each measured just before its update (as Keras and
 scikit-learn report them; with decay_scaling="batch" the loss includes scikit-learn's L2 term). The updates
 run here (the reference) or in relunet.kernels (compiled, equal to the reference to rounding):
-``choose_backend`` decides.
+``choose_backend`` decides, and ``choose_inference`` for the model's predictions.
 """
 
 import copy
@@ -17,38 +17,35 @@ import time
 
 import numpy as np
 
-from .activations import ACTIVATIONS
 from .errors import DivergenceError, RelunetError
 from .init import as_generator
 from .losses import LOSSES
 from .model import MLP
 from .. import checks
-from .optim import SGD, Adam, Momentum, Optimizer, make_optimizer, make_schedule
+from .optim import Optimizer, make_optimizer, make_schedule
+
+INFERENCE_ROWS = 1000  # fewer: NumPy's forward pass costs about what the kernel's call does; Numba stays out
 
 
 def choose_backend(backend, model, optimizer):
-    """(relunet.kernels, KernelConfig) when the compiled kernels run this training, None for the reference.
-
-    "reference", or the environment variable RELUNET_BACKEND=reference, picks the reference; "auto" picks the
-    kernels when Numba is installed and they support the network and optimizer; "kernel" insists on them.
-    """
+    """(relunet.kernels, KernelConfig) when the compiled kernels run this training (optimizer=None: the forward pass
+    alone), None for the reference: "reference" or RELUNET_BACKEND=reference picks the reference; "auto" the kernels
+    when Numba is installed and they support the network and optimizer; "kernel" insists on them."""
     if backend == "reference" or os.environ.get("RELUNET_BACKEND") == "reference":
         return None
     from .. import kernels  # Numba itself is imported only when a kernel first runs
-    custom = type(optimizer) not in (SGD, Momentum, Adam) or any(type(a) is not ACTIVATIONS.get(a.name)
-                                                                  for a in model.activations)
-    config = None if custom or not kernels.available() else kernels.KernelConfig(
-        activations=tuple((a.name, getattr(a, "slope", 0.0)) for a in model.activations), loss=model.loss,
-        optimizer=optimizer.name, momentum=getattr(optimizer, "momentum", 0.0),
-        beta1=getattr(optimizer, "betas", (0.9, 0.999))[0], beta2=getattr(optimizer, "betas", (0.9, 0.999))[1],
-        eps=getattr(optimizer, "eps", 1e-8), eps_style=getattr(optimizer, "eps_style", "pytorch"),
-        weight_decay=optimizer.weight_decay, decay_scaling=optimizer.decay_scaling)
-    if config is None or not kernels.supports(config):
-        if backend == "kernel":
-            raise RelunetError(f"the compiled kernels cannot train {model!r} with {optimizer!r} (is numba "
-                               f"installed?); use backend='auto' or 'reference'")
-        return None
-    return kernels, config
+    config = kernels.config_for(model, optimizer)
+    if config is None and backend == "kernel":
+        raise RelunetError(f"the compiled kernels cannot train {model!r} with {optimizer!r} (is numba "
+                           f"installed?); use backend='auto' or 'reference'")
+    return None if config is None else (kernels, config)
+
+
+def choose_inference(model, n_rows):
+    """choose_backend's "auto" for `model`'s forward pass on n_rows inputs, from INFERENCE_ROWS rows on, for piece-wise
+    linear networks (NumPy's vectorised tanh and sigmoid beat the kernel's scalar ones, up to 3x)."""
+    fast = n_rows >= INFERENCE_ROWS and all(a.piecewise_linear for a in model.activations)
+    return choose_backend("auto", model, None) if fast else None
 
 
 class History:

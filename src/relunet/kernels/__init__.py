@@ -8,9 +8,12 @@ The engine's Trainer decides, in one function, whether to call them.
     available()                  Numba can be imported (it is imported here only on first use)
     KernelConfig(...)            what the kernel needs to know about the model and the optimizer
     supports(config)             this configuration has a kernel
+    config_for(model, optimizer=None)
+                                 the KernelConfig of an engine MLP (and optimizer), or None when no kernel runs it
     train(config, params, state, X, T, order, batch_size, lr, sample_weight=None)
                                  -> (loss_sum, correct, updates); params and state updated in place
-    forward(config, params, X)   -> f: class probabilities (cross-entropy) or outputs (squared error)
+    forward(config, params, X, excitation=False)
+                                 -> f, the loss's output (softmax, identity, sigmoid or exp), or z_L itself
 
 params is the model's list [W1, b1, W2, b2, ...] (W of shape (out, in)); state is the optimizer's state
 dict (lists parallel to params: "velocity" for momentum and Nesterov; "m", "v" and the step count "t" for
@@ -22,6 +25,7 @@ depth and width.
 import contextlib
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +33,7 @@ import numpy as np
 from ..engine.errors import RelunetError
 
 ACTIVATIONS = {"relu": 0, "leaky_relu": 1, "tanh": 2, "sigmoid": 3, "identity": 4}
-LOSSES = {"cross_entropy": 0, "mse": 1}
+LOSSES = {"cross_entropy": 0, "mse": 1, "logistic": 2, "poisson": 3}
 OPTIMIZERS = {"sgd": 0, "momentum": 1, "nesterov": 2, "adam": 3}
 EPS_STYLES = {"pytorch": 0, "sklearn": 1}
 DECAY_SCALINGS = {"constant": 0, "batch": 1}
@@ -37,6 +41,7 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _module = None  # relunet.kernels._compiled once imported
 _controller = None  # threadpoolctl's, once SciPy's BLAS is loaded
+_limit = [threading.Lock(), 0, None]  # the one-thread limit: its lock, the kernel calls under it, the limiter
 _blas = None    # whether the mini-batch kernel multiplies through BLAS (decided on first use)
 
 
@@ -45,7 +50,8 @@ class KernelConfig:
     """Everything a kernel needs besides the arrays (hashable: one config per training setup).
 
     activations: one (name, slope) per hidden layer, e.g. (("relu", 0.0), ("leaky_relu", 0.2)).
-    loss: "cross_entropy" (softmax output) or "mse". optimizer: "sgd", "momentum", "nesterov" or "adam";
+    loss: "cross_entropy" (softmax output), "mse", "logistic" (sigmoid per output) or "poisson" (exp output),
+    as relunet.engine.losses defines them. optimizer: "sgd", "momentum", "nesterov" or "adam";
     momentum for "momentum"/"nesterov"; beta1, beta2, eps, eps_style ("pytorch" or "sklearn") for Adam;
     weight_decay (L2 on weights, never biases) with decay_scaling "constant" or "batch" (divided by the
     batch's length, scikit-learn's convention).
@@ -69,13 +75,33 @@ def available():
 
 
 def supports(config):
-    """True when `config` has a compiled kernel (every activation, both losses, every optimizer)."""
+    """True when `config` has a compiled kernel (every activation, loss and optimizer of the engine)."""
     try:
         acts_ok = all(name in ACTIVATIONS for name, _slope in config.activations)
     except (TypeError, ValueError):
         return False
     return (acts_ok and config.loss in LOSSES and config.optimizer in OPTIMIZERS
             and config.eps_style in EPS_STYLES and config.decay_scaling in DECAY_SCALINGS)
+
+
+def config_for(model, optimizer=None):
+    """The KernelConfig that trains an engine MLP with an engine optimizer (None: that runs its forward pass), or
+    None when the kernels cannot: Numba is missing, or an activation or optimizer is a class of the user's own
+    (its maths may differ from the engine's), or a setting has no kernel."""
+    from ..engine.activations import ACTIVATIONS
+    from ..engine.optim import SGD, Adam, Momentum
+
+    if not available() or any(type(a) is not ACTIVATIONS.get(a.name) for a in model.activations) or \
+            (optimizer is not None and type(optimizer) not in (SGD, Momentum, Adam)):
+        return None
+    settings = {} if optimizer is None else dict(
+        optimizer=optimizer.name, momentum=getattr(optimizer, "momentum", 0.0),
+        beta1=getattr(optimizer, "betas", (0.9, 0.999))[0], beta2=getattr(optimizer, "betas", (0.9, 0.999))[1],
+        eps=getattr(optimizer, "eps", 1e-8), eps_style=getattr(optimizer, "eps_style", "pytorch"),
+        weight_decay=optimizer.weight_decay, decay_scaling=optimizer.decay_scaling)
+    config = KernelConfig(tuple((a.name, getattr(a, "slope", 0.0)) for a in model.activations), model.loss,
+                          **settings)
+    return config if supports(config) else None
 
 
 def _kernels():
@@ -114,7 +140,27 @@ def _blas_threads(sizes, batch_size):
         import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS so the controller sees it)
 
         _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    return _one_thread()
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """BLAS held to one thread from the first kernel call that asks to the last one's end. The kernels release
+    the GIL, so calls from several threads overlap (the playground trains in one and draws the map in another):
+    each setting and restoring the limit itself would change BLAS's thread count under another's products (not
+    thread-safe in OpenBLAS) and could leave the limit on for good."""
+    lock = _limit[0]
+    with lock:
+        if _limit[1] == 0:
+            _limit[2] = _controller.limit(limits=1, user_api="blas")
+        _limit[1] += 1
+    try:
+        yield
+    finally:
+        with lock:
+            _limit[1] -= 1
+            if _limit[1] == 0:
+                _limit[2].restore_original_limits()
 
 
 class _Layout:
@@ -175,7 +221,8 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
 
     Args:
         params: [W1, b1, ...], updated in place. state: the optimizer's state dict, updated in place.
-        X: (N, inputs) in the parameters' dtype. T: (N,) int64 class indices (cross-entropy) or (N, K) targets.
+        X: (N, inputs) in the parameters' dtype. T: the engine's targets (MLP.encode_labels): (N,) class
+            indices for cross-entropy and one-hot logistic (K > 1), else (N, K) numbers (0/1 for logistic).
         order: int64 token indices. sample_weight: (N,) or None.
     Returns:
         (loss_sum, correct, updates): the sum over tokens of each token's loss measured before its update
@@ -190,7 +237,10 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
     X = np.ascontiguousarray(X, dtype=dt)
     order = np.ascontiguousarray(order, dtype=np.int64)
     n = len(X)
-    if config.loss == "cross_entropy":
+    T = np.asarray(T)
+    # class indices as the reference's losses read them: always for cross-entropy, for logistic when K > 1
+    indices = config.loss == "cross_entropy" or (config.loss == "logistic" and T.ndim == 1 and layout.sizes[-1] > 1)
+    if indices:
         ti = np.ascontiguousarray(T, dtype=np.int64)
         tv = np.zeros((n, 0), dt)
     else:
@@ -203,7 +253,7 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
     t = int(state.get("t", 0) or 0)
     fp = np.array([lr, config.momentum, config.beta1, config.beta2, config.eps, config.weight_decay], np.float64)
     ip = np.array([LOSSES[config.loss], OPTIMIZERS[config.optimizer], EPS_STYLES[config.eps_style],
-                   DECAY_SCALINGS[config.decay_scaling], t, int(weighted)], np.int64)
+                   DECAY_SCALINGS[config.decay_scaling], t, int(weighted), int(indices)], np.int64)
     slopes = layout.slopes.astype(dt)
     if batch_size == 1:
         loss_sum, correct, updates, t = k.train(P, S1, S2, layout.sizes, layout.woff, layout.boff, layout.uoff,
@@ -222,8 +272,9 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
     return float(loss_sum), int(correct), int(updates)
 
 
-def forward(config, params, X):
-    """f (N, K): softmax(z_L) for cross-entropy, z_L for squared error.  X: (N, inputs)."""
+def forward(config, params, X, excitation=False):
+    """f (N, K), the loss's output function of z_L: softmax (cross-entropy), identity (squared error), sigmoid per
+    output (logistic), exp (Poisson); with excitation=True z_L itself (MLP.decision_function).  X: (N, inputs)."""
     if not supports(config):
         raise RelunetError(f"no compiled kernel for {config}")
     k = _kernels()
@@ -233,5 +284,5 @@ def forward(config, params, X):
     use_blas = _use_blas()
     with _blas_threads(layout.sizes, 1):  # products of one block of rows: small, one thread
         k.forward(use_blas, layout.pack(params), layout.sizes, layout.woff, layout.boff, layout.acts,
-                  layout.slopes.astype(layout.dtype), X, LOSSES[config.loss], out)
+                  layout.slopes.astype(layout.dtype), X, LOSSES["mse" if excitation else config.loss], out)
     return out

@@ -11,7 +11,8 @@ serves every depth and width: nothing is recompiled when the network changes. Th
 
 The maths is the reference's (relunet.engine), token by token:
 
-    z_l = W_l a_l + b_l,  h_l = g(z_l) (hidden layers),  f = softmax(z_L) or z_L (squared error)
+    z_l = W_l a_l + b_l,  h_l = g(z_l) (hidden layers),
+    f = softmax(z_L) (cross-entropy), z_L (squared error), sigmoid(z_L) per output (logistic), exp(z_L) (Poisson)
     dz_L = (f - t) * s_n     s_n = 1 / batch_len, or w_n / sum of the batch's w (sample weights; batch_len
                              is then that sum, and a batch of zero weights gives a zero gradient)
     dh_{l-1} = W_l^T dz_l  (W before its update),  dz_{l-1} = dh_{l-1} * g'(z_{l-1})   (ReLU'(0) = 0)
@@ -40,11 +41,13 @@ HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
 FASTMATH = {"reassoc", "contract", "nsz"}
 
 RELU, LEAKY_RELU, TANH, SIGMOID, IDENTITY = 0, 1, 2, 3, 4
-CROSS_ENTROPY, MSE = 0, 1
+CROSS_ENTROPY, MSE, LOGISTIC, POISSON = 0, 1, 2, 3
 SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
 EPS_PYTORCH, EPS_SKLEARN = 0, 1
 #: rows per block of the forward kernel: a block of hidden activations stays in cache
 ROWS = 512
+#: layers with at most this many inputs or outputs: the forward kernel's loops, not a BLAS call
+THIN = 4
 #: indices as unsigned integers: Numba then skips the negative-index fix-up (which stops vectorisation)
 U = np.uintp
 
@@ -117,17 +120,60 @@ def _dg(kind, slope, one, d, z, h):
     return d
 
 
+@njit(inline="always", nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _sigmoid(one, z):
+    """1 / (1 + e^-z) as the reference's Logistic.output: e^z / (1 + e^z) below 0, so that it never overflows
+    and a tiny probability keeps its digits."""
+    e = math.exp(-abs(z))
+    return (one if z >= 0 else e) / (one + e), e
+
+
+@njit(inline="always", nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _per_output_loss(loss, Z, D, o, K, y, tv, tok, scale, one, zero):
+    """One token's logistic or Poisson loss, the losses with one output function per output k:
+    returns (l, correct) and sets D[o + k] = scale (f_k - t_k) for z = Z[o:o + K].
+
+    logistic: f = sigmoid(z), l = sum_k softplus(z_k) - t_k z_k, softplus(z) = max(z, 0) + log1p(e^-|z|) (NumPy's
+    logaddexp(0, z)); correct when every output is on its target's side of 0 or, for class-index targets (y >= 0,
+    t the one-hot of y), when argmax z = y.  Poisson: f = exp(z), l = sum_k t log t - t z - t + f; never correct.
+    t = tv[tok] when y < 0."""
+    value = 0.0
+    right = 1
+    best = 0
+    for k in range(K):
+        z = Z[U(o + k)]
+        t = tv[tok, k] if y < 0 else (one if k == y else zero)
+        if loss == LOGISTIC:
+            f, e = _sigmoid(one, z)
+            value += (z if z > 0 else zero) + math.log1p(e) - t * z
+            if (z > 0) != (t > 0.5):
+                right = 0
+        else:
+            f = math.exp(z)
+            value += (t * math.log(t) if t > 0 else zero) - t * z - t + f
+        if z > Z[U(o + best)]:
+            best = k
+        D[U(o + k)] = (f - t) * scale
+    if loss == POISSON:
+        return value, 0
+    if y >= 0:
+        return value, 1 if best == y else 0
+    return value, right
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw, fp, ip):
     """Per-sample training (batch size 1) over the tokens X[order]; returns (loss sum, correct, updates, t).
 
     fp (float64): lr, momentum, beta1, beta2, eps, weight_decay. ip (int64): loss, optimizer, eps_style,
-    decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights.
-    ti: (N,) class indices (cross-entropy); tv: (N, K) targets (squared error). P, S1, S2 are updated in place.
-    slopes: in P's dtype. Everything is indexed in flat buffers (no array views in the loop: each view
-    costs reference counting), and plain SGD is fused into the backward pass.
+    decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights, 1 if the
+    targets are class indices ti (cross-entropy; one-hot logistic), else tv.
+    ti: (N,) class indices; tv: (N, K) targets (squared error, Poisson, binary and multi-label logistic).
+    P, S1, S2 are updated in place. slopes: in P's dtype. Everything is indexed in flat buffers (no array views
+    in the loop: each view costs reference counting), and plain SGD is fused into the backward pass.
     """
     loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    indices = ip[6]
     L = sizes.shape[0] - 1
     dt = P.dtype
     # the settings in the parameters' dtype, so that float32 arithmetic stays float32 (and vectorises)
@@ -191,13 +237,16 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
             D[U(oo + y)] -= one
             if best == y:
                 correct += 1
-        else:
+        elif loss == MSE:
             value = 0.0
             for k in range(K):
                 d = Z[U(oo + k)] - tv[r, k]
                 value += d * d
                 D[U(oo + k)] = d
             value *= 0.5
+        else:
+            value, ok = _per_output_loss(loss, Z, D, oo, K, ti[r] if indices else -1, tv, r, one, one, zero)
+            correct += ok
         if weighted:
             loss_sum += value * w
             if not w > 0.0:  # a token of weight 0 teaches nothing
@@ -275,11 +324,33 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
-def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
-    """out (N, K) <- softmax(z_L) (cross-entropy) or z_L.
+def _activate(Z, o, m, kind, slope, one, half):
+    """Z[o:o + m] <- g(Z[o:o + m]), the branch on the kind taken once, so that the ReLU family's loop vectorises.
+    A function of its own (called once per block and layer), not inlined: that halved the forward kernel's
+    compile time (about 6 s to 3 s here)."""
+    if kind == RELU:
+        for k in range(o, o + m):
+            v = Z[U(k)]
+            Z[U(k)] = v if v > 0 else v - v
+    elif kind == LEAKY_RELU:
+        for k in range(o, o + m):
+            v = Z[U(k)]
+            Z[U(k)] = v if v > 0 else v * slope
+    elif kind != IDENTITY:
+        for k in range(o, o + m):
+            Z[U(k)] = _g(kind, slope, one, half, Z[U(k)])
 
-    Rows go through in blocks of ROWS, layer by layer (z = A W^T as one product, then bias and activation
-    in place while the block is in cache); use_blas as in train_batched."""
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
+    """out (N, K) <- f: softmax(z_L) (cross-entropy), z_L (squared error; loss MSE gives z_L for any model),
+    sigmoid(z_L) (logistic) or exp(z_L) (Poisson).
+
+    Rows go through in blocks of ROWS, layer by layer, each block's z and h in flat row-major buffers (no array
+    views per row): a layer with many inputs and outputs as one product z = A W^T (use_blas as in
+    train_batched) then bias; a layer with at most THIN inputs or outputs (the 2 inputs of the plane, the few
+    classes) by loops along the row, bias included, where a BLAS call would cost more than its few
+    multiply-adds; then the activation over the block while it is in cache."""
     L = sizes.shape[0] - 1
     dt = P.dtype
     N = X.shape[0]
@@ -293,38 +364,79 @@ def forward(use_blas, P, sizes, woff, boff, acts, slopes, X, loss, out):
     one, half = cs[0], cs[1]
     za = np.empty(rows * width, dt)
     zb = np.empty(rows * width, dt)
+    T = np.empty(P.shape[0], dt)  # W^T of the layers with few inputs: z = b + sum_j x_j W[:, j] runs along T's rows
+    for l in range(L):
+        n_i, n_o, wo = sizes[l], sizes[l + 1], woff[l]
+        if n_i <= THIN:
+            for i in range(n_o):
+                for j in range(n_i):
+                    T[U(wo + j * n_o + i)] = P[U(wo + i * n_i + j)]
     K = sizes[L]
     for r0 in range(0, N, rows):
         n = min(rows, N - r0)
-        A = X[r0:r0 + n]
         for l in range(L):
             n_i, n_o, wo, bo = sizes[l], sizes[l + 1], woff[l], boff[l]
-            Z = (za if l % 2 == 0 else zb)[:n * n_o].reshape(n, n_o)
-            mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z)
+            Z = za if l % 2 == 0 else zb  # this layer's z, (n, n_o) row-major
+            H = zb if l % 2 == 0 else za  # the layer below's h, (n, n_i) row-major (for l > 0; X for l = 0)
             hidden = l < L - 1
             kind, slope = (acts[l], slopes[l]) if hidden else (IDENTITY, slopes[0])
-            for r in range(n):
-                for i in range(n_o):
-                    Z[r, i] = _g(kind, slope, one, half, Z[r, i] + P[bo + i])
-            A = Z
+            if n_i <= THIN:  # few inputs: z = b + sum_j x_j W[:, j]
+                for r in range(n):
+                    o = r * n_o
+                    for i in range(n_o):
+                        Z[U(o + i)] = P[U(bo + i)]
+                    for j in range(n_i):
+                        x = X[r0 + r, j] if l == 0 else H[U(r * n_i + j)]
+                        t = wo + j * n_o
+                        for i in range(n_o):
+                            Z[U(o + i)] += x * T[U(t + i)]
+            elif n_o <= THIN:  # few outputs: one dot product each
+                for r in range(n):
+                    o = r * n_o
+                    for i in range(n_o):
+                        s = P[U(bo + i)]
+                        rw = wo + i * n_i
+                        if l == 0:
+                            for j in range(n_i):
+                                s += X[r0 + r, j] * P[U(rw + j)]
+                        else:
+                            a = r * n_i
+                            for j in range(n_i):
+                                s += H[U(a + j)] * P[U(rw + j)]
+                        Z[U(o + i)] = s
+            else:  # one product for the block
+                A = X[r0:r0 + n] if l == 0 else H[:n * n_i].reshape(n, n_i)
+                mm_nt(use_blas, A, P[wo:wo + n_o * n_i].reshape(n_o, n_i), Z[:n * n_o].reshape(n, n_o))
+                for r in range(n):
+                    o = r * n_o
+                    for i in range(n_o):
+                        Z[U(o + i)] += P[U(bo + i)]
+            _activate(Z, 0, n * n_o, kind, slope, one, half)  # over the block while it is in cache
+        Z = za if (L - 1) % 2 == 0 else zb
         for r in range(n):
-            a = A[r]
-            f = out[r0 + r]
+            o = r * K
+            q = r0 + r
             if loss == CROSS_ENTROPY:
-                m = a[0]
+                m = Z[U(o)]
                 for k in range(1, K):
-                    m = max(m, a[k])
+                    m = max(m, Z[U(o + k)])
                 s = 0.0
                 for k in range(K):
-                    e = math.exp(a[k] - m)
-                    f[k] = e
+                    e = math.exp(Z[U(o + k)] - m)
+                    out[q, k] = e
                     s += e
                 inv = 1.0 / s
                 for k in range(K):
-                    f[k] *= inv
+                    out[q, k] *= inv
+            elif loss == LOGISTIC:
+                for k in range(K):
+                    out[q, k] = _sigmoid(one, Z[U(o + k)])[0]
+            elif loss == POISSON:
+                for k in range(K):
+                    out[q, k] = math.exp(Z[U(o + k)])
             else:
                 for k in range(K):
-                    f[k] = a[k]
+                    out[q, k] = Z[U(o + k)]
 
 
 # ----------------------------------------------------------------------------- mini-batches as matrices
@@ -411,6 +523,7 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
     products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result;
     use_blas picks BLAS (only when SciPy is installed) or the compiled loops for the products."""
     loss, opt, eps_style, decay_batch, t, weighted = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    indices = ip[6]
     L = sizes.shape[0] - 1
     dt = P.dtype
     cs = np.empty(10, dt)
@@ -419,6 +532,7 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
     cs[8] = 1.0
     cs[9] = 0.5
     one, half = cs[8], cs[9]
+    zero = one - one
     units = uoff[L]
     B = min(batch, max(order.shape[0], 1))
     n_in0 = sizes[0]
@@ -489,7 +603,7 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                     D[r, k] *= inv
                 D[r, y] -= scale
                 ok = 1 if best == y else 0
-            else:
+            elif loss == MSE:
                 value = 0.0
                 for k in range(K):
                     d = Z[r, k] - tv[tok, k]
@@ -497,6 +611,9 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                     D[r, k] = d * scale
                 value *= 0.5
                 ok = 0
+            else:  # rows of Z and D are K apart in the flat buffers
+                value, ok = _per_output_loss(loss, Zb, Db, n * uo + r * K, K, ti[tok] if indices else -1, tv, tok,
+                                             scale, one, zero)
             if weighted:
                 if wsum > 0.0:
                     batch_loss += value * sw[tok]
@@ -549,8 +666,6 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
         else:
             cs[6] = fp[5]
         wd_eff = cs[6]
-        cs[7] = 0.0
-        zero = cs[7]
         for l in range(L):
             wo, bo = woff[l], boff[l]
             _update(P, G, S1, S2, wo, bo, wd_eff, opt, lr, mu, step, c, eps, b1, b2)
