@@ -716,7 +716,7 @@ def test_exact_regions_refresh_while_training():
     first = s.exact_items(force=True)
     assert first[0]["count"] == len(linear_regions(s.model, s.box))
     assert s.exact_items() == []                      # not due yet
-    s._exact_due -= EXACT_SECONDS + 1.0
+    s._exact.due -= EXACT_SECONDS + 1.0
     s._ensure_trainer().step(50)
     again = s.exact_items()
     assert again and again[0]["count"] == len(linear_regions(s.model, s.box))

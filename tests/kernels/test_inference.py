@@ -1,6 +1,7 @@
 """The compiled forward kernel and the model's predictions through it (engine.train.choose_inference): equal to
 the reference's NumPy forward pass for every activation, depth, task and loss; the model uses it only for inputs
-of at least INFERENCE_ROWS rows (a smaller prediction never imports Numba) of piece-wise linear networks."""
+of at least INFERENCE_ROWS rows (a smaller prediction never imports Numba) of piece-wise linear networks of at least
+INFERENCE_MACS multiply-adds per row (the equality tests lower that to 0, so every drawn network takes the kernel)."""
 
 import os
 import subprocess
@@ -15,6 +16,7 @@ import relunet
 from relunet import kernels
 from relunet.engine.activations import LeakyReLU, ReLU
 from relunet.engine.losses import LOSSES
+from relunet.engine import train
 from relunet.engine.train import INFERENCE_ROWS, choose_inference
 
 ACTS = ["relu", "leaky_relu", "tanh", "sigmoid", "identity"]
@@ -61,6 +63,7 @@ def _check(model, X, monkeypatch):
     np.testing.assert_allclose(kernels.forward(config, model.parameters(), X), f, rtol=tol["rtol"],
                                atol=tol["atol"] * max(1.0, float(np.abs(f).max())))
     calls = _compiled_calls(monkeypatch)
+    monkeypatch.setattr(train, "INFERENCE_MACS", 0)
     got = model.decision_function(X)
     assert got.dtype == model.dtype
     np.testing.assert_allclose(got, z, rtol=tol["rtol"], atol=tol["atol"] * max(1.0, float(np.abs(z).max())))
@@ -107,17 +110,18 @@ def test_drawn_networks_predict_as_the_reference(d):
 
 def test_small_inputs_custom_activations_and_the_reference_switch_take_numpy(monkeypatch):
     calls = _compiled_calls(monkeypatch)
-    model = relunet.MLP([2, 8, 3], seed=0)
+    model = relunet.MLP([2, 32, 32, 3], seed=0)
     X = np.random.default_rng(0).standard_normal((INFERENCE_ROWS, 2))
     model.predict_proba(X[:-1])
     assert calls == [] and choose_inference(model, INFERENCE_ROWS - 1) is None
-    relunet.MLP([2, 8, 3], activation="tanh").predict_proba(X)
+    relunet.MLP([2, 32, 32, 3], activation="tanh").predict_proba(X)
+    relunet.MLP([2, 16, 16, 3]).predict_proba(X)  # 336 multiply-adds a row: NumPy
     assert calls == []
 
     class Bent(ReLU):  # a user's own activation: its maths may not be ReLU's
         pass
 
-    custom = relunet.MLP([2, 8, 3], activation=Bent(), seed=0)
+    custom = relunet.MLP([2, 32, 32, 3], activation=Bent(), seed=0)
     np.testing.assert_allclose(custom.predict_proba(X), _reference(custom, X)[1], rtol=1e-12, atol=1e-15)
     assert calls == []
     monkeypatch.setenv("RELUNET_BACKEND", "reference")
@@ -142,6 +146,8 @@ def test_numba_is_imported_only_for_predictions_from_the_threshold_on():
     assert not _numba_loaded_after(small)
     assert not _numba_loaded_after(f"relunet.MLP([2, 3]).decision_function(np.zeros(({n}, 2)))",
                                    RELUNET_BACKEND="reference")
+    # relunet demo's maps: a 2-8-2 network on 300 x 300 points (32 multiply-adds a row)
+    assert not _numba_loaded_after("relunet.MLP([2, 8, 2]).predict_proba(np.zeros((90000, 2)))")
     # (from INFERENCE_ROWS rows on the kernel runs: test_small_inputs_..._take_numpy counts its calls)
 
 
@@ -172,7 +178,7 @@ def test_overlapping_kernel_calls_lift_the_one_thread_limit_only_when_the_last_e
     restore the count they found: the second would put back the first's limit for good."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    relunet.MLP([2, 8, 3]).predict_proba(np.zeros((INFERENCE_ROWS, 2)))  # SciPy's BLAS and the controller loaded
+    relunet.MLP([2, 32, 32, 3]).predict_proba(np.zeros((INFERENCE_ROWS, 2)))  # SciPy's BLAS and the controller loaded
     sizes = np.array([2, 8, 3])
     threads = lambda: sorted(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")  # noqa: E731
     with threadpool_limits(2, "blas"):

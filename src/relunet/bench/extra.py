@@ -260,7 +260,8 @@ for dtype in ("float64", "float32"):
     model = relunet.MLP([2, 16, 3], dtype=dtype, seed=0)
     relunet.fit(model, X, y, epochs=1, batch_size=1)
     relunet.fit(model, X, y, epochs=1, batch_size=8)
-    model.predict_proba(np.resize(X, (relunet.engine.train.INFERENCE_ROWS, 2)))  # rows enough for the kernel
+    wide = relunet.MLP([2, 32, 32, 3], dtype=dtype, seed=0)  # wide and long enough for the forward kernel
+    wide.predict_proba(np.resize(X, (relunet.engine.train.INFERENCE_ROWS, 2)))
 t2 = time.perf_counter()
 print(t1 - t0, t2 - t1)
 """

@@ -25,6 +25,10 @@ from .. import checks
 from .optim import Optimizer, make_optimizer, make_schedule
 
 INFERENCE_ROWS = 1000  # fewer: NumPy's forward pass costs about what the kernel's call does; Numba stays out
+# Narrower networks (multiply-adds per row, sum of in * out over the layers) stay in NumPy at any row count: their
+# maps take milliseconds there, and a one-shot command such as `relunet demo` (2-8-2, 300 x 300 maps) would spend
+# about 3 s compiling the forward kernel, once per install, to save them. 2-32-32-3 has 1,184; 2-16-16-3 336.
+INFERENCE_MACS = 1000
 
 
 def choose_backend(backend, model, optimizer):
@@ -43,8 +47,10 @@ def choose_backend(backend, model, optimizer):
 
 def choose_inference(model, n_rows):
     """choose_backend's "auto" for `model`'s forward pass on n_rows inputs, from INFERENCE_ROWS rows on, for piece-wise
-    linear networks (NumPy's vectorised tanh and sigmoid beat the kernel's scalar ones, up to 3x)."""
-    fast = n_rows >= INFERENCE_ROWS and all(a.piecewise_linear for a in model.activations)
+    linear networks (NumPy's vectorised tanh and sigmoid beat the kernel's scalar ones, up to 3x) of at least
+    INFERENCE_MACS multiply-adds per row."""
+    macs = sum(a * b for a, b in zip(model.sizes[:-1], model.sizes[1:]))
+    fast = n_rows >= INFERENCE_ROWS and macs >= INFERENCE_MACS and all(a.piecewise_linear for a in model.activations)
     return choose_backend("auto", model, None) if fast else None
 
 

@@ -6,7 +6,8 @@ B trains in lockstep with the session's run A: after every slice of A, B takes a
 to have seen as many tokens (epochs x training points) as A, so batch 1 and batch 32 are compared at equal
 data, not at equal updates. B restarts whenever A does (reset, new seed, new network); when the data change, both
 keep their weights and go on from the epoch they are in. With every frame the page
-gets B's map (a MAP or CURVE frame flagged TWIN, see frames.py) and a "metrics_b" message for its curves.
+gets B's map (a MAP or CURVE frame flagged TWIN, see frames.py) and a "metrics_b" message for its curves; with
+*Exact regions* on, B's exact overlay too (a "pwl" summary with "twin": true and a REGIONS frame flagged TWIN).
 """
 
 from typing import Annotated, Literal, Optional
@@ -18,6 +19,7 @@ from ..engine.errors import DivergenceError, RelunetError
 from ..engine.model import MLP
 from ..engine.train import Trainer
 from . import frames, views
+from .overlay_worker import LiveOverlay
 from .protocol import MAX_LAYERS, MAX_POINTS, Layer, OptimizerName, _Strict
 from .session import register
 
@@ -38,6 +40,7 @@ class Twin:
 
     def __init__(self, session, layers, optimizer, lr, batch_size):
         self.layers, self.optimizer, self.lr, self.batch_size = tuple(layers), optimizer, lr, batch_size
+        self.exact = LiveOverlay(session._exact_on, twin=True)
         self.restart(session)
 
     def settings(self):
@@ -93,6 +96,13 @@ class Twin:
                 t.step(min(-(-need // t.batch_size), t.updates_left_in_epoch))
         except DivergenceError as e:
             self.status = {"level": "error", "message": f"Run B diverged: {e}"}
+
+    def exact_items(self, session, force=False):
+        """B's exact regions overlay (flagged "twin"), through the same pipeline and cadence as A's."""
+        def snapshot():
+            with session.lock:
+                return self.model.copy(), list(session.box)
+        return self.exact.items(snapshot, force, session._offload("B"))
 
     def render(self, session, slow):
         """[B's map or curve frame (flagged TWIN), its metrics message]."""

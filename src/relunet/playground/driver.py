@@ -7,6 +7,10 @@
                                             after every training slice or change; every reply and frame goes
                                             to sink(item): a dict (JSON message) or bytes (a binary frame)
 
+The exact regions overlay (session.exact_items) is computed in a worker process shared by every Driver of this
+process (overlay_worker.py), started with the first overlay and shut down when the last Driver closes; its
+summary and REGIONS frame go to sink when done. overlay_process=False keeps it in the driver's thread.
+
 The transport only moves items: the WebSocket server wraps `sink` around its send queue, a widget around
 its comm's send. `backlog()` (items queued but not yet delivered) lets a slow page hold the training back: a page
 that stops reading costs nothing, since above MAX_BACKLOG the driver drops the frame it would have drawn
@@ -20,6 +24,7 @@ import threading
 import time
 
 from ..engine.errors import RelunetError
+from . import overlay_worker
 from .protocol import ProtocolError, parse_message
 
 FRAME_SECONDS = 1 / 25      # aim: 25 frames per second while training
@@ -51,8 +56,12 @@ class Driver:
     transport still holds; above MAX_BACKLOG the driver waits before rendering the next frame.
     """
 
-    def __init__(self, session, sink, backlog=None):
+    def __init__(self, session, sink, backlog=None, overlay_process=True):
         self.session, self.sink = session, sink
+        self._overlay = None                # the shared exact-overlay worker, taken on this session's first overlay
+        self._overlay_lock = threading.Lock()
+        if overlay_process:
+            session.overlay = self._offload
         self.dropped = 0                    # frames not drawn because the page had not taken the earlier ones
         self._drained = threading.Event()
         session.dirty = False       # the first frame answers the page's first message (hello), not before it
@@ -79,8 +88,30 @@ class Driver:
     def close(self):
         self.closed = True
         self.session.playing = False
+        if self.session.overlay == self._offload:   # a later Driver of the same session keeps its own
+            self.session.overlay = None
         self.wake.set()
         self._drained.set()
+        with self._overlay_lock:
+            worker, self._overlay = self._overlay, None
+        if worker is not None:
+            overlay_worker.release(worker)
+
+    def _offload(self, run, model, box, finish):
+        """session.overlay: the exact overlay of `run` computed in the worker process, its items sent when done."""
+        with self._overlay_lock:
+            if self.closed:
+                return False
+            if self._overlay is None:
+                self._overlay = overlay_worker.acquire()
+            worker = self._overlay
+
+        def done(result):
+            if not self.closed:
+                for item in finish(result):
+                    self.sink(item)
+
+        return worker.submit((self, run), model, box, done)
 
     def _run(self):
         s = self.session

@@ -13,7 +13,7 @@ endian), then 4 float64 for the box [x0, x1, y0, y1], then the kind's payload:
                to 4 bytes); polygon vertices f32[V*2] region after region; segments f32[S*4] (x0 y0 x1 y1);
                segment classes u8[S*2]  (the exact overlay of relunet.pwl; width = height = 0)
 
-A MAP or CURVE frame of run B in a comparison (compare.py) has TWIN (0x80) added to its kind.
+A MAP, CURVE or REGIONS frame of run B in a comparison (compare.py) has TWIN (0x80) added to its kind.
 Metrics, weights, traces and errors go as JSON text messages.
 """
 
@@ -30,6 +30,11 @@ _HEAD = struct.Struct("<2sBBHH4d")
 
 def header(kind, width, height, box):
     return _HEAD.pack(MAGIC, VERSION, kind, width, height, *[float(v) for v in box])
+
+
+def as_twin(frame):
+    """The same frame flagged as run B's (kind | TWIN)."""
+    return frame[:3] + bytes([frame[3] | TWIN]) + frame[4:]
 
 
 def decode_header(data):

@@ -25,11 +25,9 @@ def exact_overlay(model, box):
     """(summary dict, REGIONS frame bytes or None) for `model` inside box [x0, x1, y0, y1]."""
     from ..pwl import decision_boundary, linear_regions, model_bound
 
-    if model.task != "classification" or model.n_inputs != 2:
-        return _unavailable("exact regions are drawn for 2-input classifiers"), None
-    if not all(a.piecewise_linear for a in model.activations):
-        names = sorted({a.name for a in model.activations if not a.piecewise_linear})
-        return _unavailable(f"{', '.join(names)} layers are not piece-wise linear: no exact regions"), None
+    reason = unavailable_reason(model)
+    if reason is not None:
+        return _unavailable(reason), None
     t0 = time.perf_counter()
     try:
         part = linear_regions(model, box)
@@ -49,6 +47,21 @@ def exact_overlay(model, box):
         counts, vertices = np.zeros(0, np.int64), np.zeros((0, 2))
     frame = frames.regions_frame(counts, vertices, bnd.segments, bnd.segment_classes, box)
     return summary, frame
+
+
+def unavailable_reason(model):
+    """Why `model` has no exact overlay (a sentence), or None when it has one."""
+    if model.task != "classification" or model.n_inputs != 2:
+        return "exact regions are drawn for 2-input classifiers"
+    if not all(a.piecewise_linear for a in model.activations):
+        names = sorted({a.name for a in model.activations if not a.piecewise_linear})
+        return f"{', '.join(names)} layers are not piece-wise linear: no exact regions"
+    return None
+
+
+def failed(error):
+    """The summary for an overlay whose computation failed (a bug, or weights that break the geometry)."""
+    return _unavailable(f"the exact regions could not be computed ({type(error).__name__}: {error})")
 
 
 def _unavailable(reason):

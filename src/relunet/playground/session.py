@@ -22,14 +22,13 @@ from ..engine.train import Trainer
 from ..io import from_bytes, to_bytes
 from . import frames, protocol as P, views
 from .backprop import trace_token
-from .regions import exact_overlay
+from .overlay_worker import EXACT_SECONDS, OFFLOAD_MS, LiveOverlay  # noqa: F401 (the overlay's cadence, re-exported)
 from .state import CUSTOM, HASH_POINTS, check, decode_hash, default_config, encode_hash
 
 THUMB_RES = 24          # thumbnail grid (classification), samples per thumbnail curve (regression): 64
 THUMB_UNITS = 32        # units shown per hidden layer in thumbnails
 GRAPH_UNITS = 16        # units shown per layer in the network graph
 SLOW_SECONDS = 0.5      # while training, thumbnails, weights and the hidden view go with a frame this far apart
-EXACT_SECONDS = 0.15    # the exact regions overlay is refreshed at most this often (about 6 times a second)
 MAX_STEP_SAMPLES = 2_000_000  # one "step" message does at most this many tokens of work
 TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 16 block
 
@@ -83,6 +82,10 @@ class Session:
         self.trainer = None
         self._grid_key = self._grid = None
         self._rate = []             # (time, updates, samples) of recent training slices, for updates/s
+        # exact regions: overlay(run, model, box, finish) -> True when it computes the overlay of run "A" or "B"
+        # elsewhere and sends finish(result)'s items itself (the driver's worker process); None: in this thread
+        self.overlay = None
+        self._exact = LiveOverlay(self._exact_on)
         self._load_data()
         self.box = self._auto_box()
         self._build_model()
@@ -513,7 +516,7 @@ class Session:
             changes["hinges"] = m.hinges
         if m.exact is not None:
             changes["exact"] = m.exact
-            self._exact_due = 0.0  # draw the overlay with the next frame
+            self._exact.due = 0.0  # draw the overlay with the next frame
         if m.box is not None:
             x0, x1, y0, y1 = m.box
             if not (x1 - x0 > 1e-9 and y1 - y0 > 1e-9):
@@ -584,22 +587,24 @@ class Session:
             return self.exact_items(force=True)
 
     def exact_items(self, force=False):
-        """The exact regions overlay [JSON summary, binary REGIONS frame], at most every EXACT_SECONDS.
+        """The exact regions overlay [JSON summary, binary REGIONS frame], when due (see overlay_worker.LiveOverlay).
 
         Computing the exact partition of a 2-64-64-3 net takes tens of milliseconds, so while training it is
-        refreshed EXACT_SECONDS apart, or 1.5 times its own cost apart for larger nets (so it never takes more
-        than 40% of the time); the summary carries the live region count."""
-        with self.lock:
-            now = time.perf_counter()
-            if not force and now < getattr(self, "_exact_due", 0.0):
-                return []
-            self._exact_due = now + EXACT_SECONDS
-            model, box = self.model.copy(), list(self.box)
-        # computed on a copy, without the lock: the page's messages and training go on meanwhile
-        msg, frame = exact_overlay(model, box)
-        cost = time.perf_counter() - now
-        self._exact_due = now + max(EXACT_SECONDS, 1.5 * cost)
-        return [msg] + ([frame] if frame is not None else [])
+        refreshed at most every EXACT_SECONDS. With `overlay` set (the driver's worker process) and the last one
+        OFFLOAD_MS or more, it is computed there and sent when done, and this returns []: here it would hold the
+        GIL, and the page's click would wait for it."""
+        def snapshot():
+            with self.lock:
+                return self.model.copy(), list(self.box)
+        return self._exact.items(snapshot, force, self._offload("A"))
+
+    def _offload(self, run):
+        """The overlay of run "A" or "B" computed elsewhere: session.overlay with the run's key, or None."""
+        overlay = self.overlay
+        return None if overlay is None else (lambda model, box, finish: overlay(run, model, box, finish))
+
+    def _exact_on(self):
+        return self.config.exact and self.config.task == "classification"
 
     # ============================================================================ model files
     def model_bytes(self):
@@ -720,6 +725,9 @@ class Session:
         out[0] = draw_map()     # without the lock: a message from the page is answered meanwhile
         if exact:
             out[2:2] = self.exact_items(force=not self.playing)
+            twin = self.twin
+            if twin is not None:
+                out += twin.exact_items(self, force=not self.playing)
         return out
 
     def _map_job(self):

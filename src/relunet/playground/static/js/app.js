@@ -75,7 +75,7 @@ export function mount(root, transport, options = {}) {
   function onJson(m) {
     for (const p of PANELS) if (p.messages && p.messages[m.type]) p.messages[m.type](m, ctx);
     switch (m.type) {
-      case "state": applyState(m); break;
+      case "state": if (app.awaitClick) app.replyMs = performance.now() - app.clickT0; applyState(m); break;
       case "metrics": applyMetrics(m); break;
       case "metrics_b": applyCompare(m); break;
       case "weights": for (const p of PANELS) if (p.onWeights) p.onWeights(m, ctx); app.lastWeights = m; view.hinges = m.hinges; graph.update(m, app.state?.config.task); view.draw(); break;
@@ -83,7 +83,7 @@ export function mount(root, transport, options = {}) {
       case "trace": applyTrace(m); break;
       case "step_geometry": anim.onGeometry(m); break;
       case "lecture": applyLecture(m); break;
-      case "error": showError(m.message); break;
+      case "error": showError(m.message); app.pendingPoints = []; view.draw(); break;
       case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
       case "pwl": applyExact(m); break;
     }
@@ -140,6 +140,7 @@ export function mount(root, transport, options = {}) {
 
   // The live count of exact linear regions (relunet.pwl), shown while the overlay is on.
   function applyExact(m) {
+    if (m.twin) return;      // run B's overlay: its frame is drawn on B's map, the count shown is A's
     const box = $("c-regions-box");
     if (!m.available) {
       view.regions = null; view.draw();
@@ -157,8 +158,9 @@ export function mount(root, transport, options = {}) {
   }
 
   function onFrame(f) {
+    if (f.twin && f.kind === REGIONS) { viewB.regions = app.state?.config.exact && app.compare ? f : null; return; }
     if (f.twin) { viewB.setFrame(f); return; }
-    if (f.kind === REGIONS) { view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
+    if (f.kind === REGIONS) { app.regionFrames = (app.regionFrames || 0) + 1; view.regions = app.state?.config.exact ? f : null; view.draw(); return; }
     if (f.kind === MODEL) { download(new Blob([f.data], { type: "application/octet-stream" }), "relunet-playground.npz"); return; }
     if (f.kind === THUMBS) { thumbs.update(f, app.state?.activations, app.state?.sizes || []); if (app.hiddenAuto) pickLiveUnits(f); return; }
     app.frames++;
@@ -168,12 +170,29 @@ export function mount(root, transport, options = {}) {
     view.setFrame(f);
   }
 
+  // The link follows the experiment. Writing it (history.replaceState) took about 8 ms of each state message in
+  // Chromium while training (profiled during clicks, python -m relunet.playground.measure browser): while training
+  // it is written after the state is painted and at most every HASH_MS; at once otherwise, and when the page goes.
+  const HASH_MS = 250;
+  let hashTimer = null, hashAt = -Infinity;
+  function writeHash(now = true) {
+    if (!url || !app.state) return;
+    if (!now) {
+      if (!hashTimer) hashTimer = setTimeout(() => writeHash(true), Math.max(20, HASH_MS - (performance.now() - hashAt)));
+      return;
+    }
+    clearTimeout(hashTimer); hashTimer = null; hashAt = performance.now();
+    const h = "#" + link() + (app.extHash ? "!" + app.extHash : "");
+    if (location.hash !== h) history.replaceState(null, "", h);
+  }
+  if (url) window.addEventListener("pagehide", () => { if (hashTimer) writeHash(true); });
+
   function applyState(s) {
     const first = !app.state;
     const old = app.state;
     app.state = s;
     const c = s.config;
-    writeHash();
+    writeHash(!s.playing);
     view.task = c.task; view.points = s.points; view.firstActivation = s.activations[0];
     viewB.task = c.task; viewB.points = s.points; viewB.discretize = c.discretize; viewB.showHinges = c.hinges;
     view.discretize = c.discretize; view.showHinges = c.hinges;
@@ -198,7 +217,7 @@ export function mount(root, transport, options = {}) {
     setVal("target_loss", c.target_loss ?? ""); setVal("max_epochs", c.max_epochs ?? "");
     $("momentum").disabled = !["momentum", "nesterov"].includes(c.optimizer);
     $("discretize").checked = c.discretize; $("hinges").checked = c.hinges; $("pwl").checked = c.exact;
-    if (!c.exact || c.task !== "classification") { view.regions = null; $("c-regions-box").hidden = true; }
+    if (!c.exact || c.task !== "classification") { view.regions = null; viewB.regions = null; $("c-regions-box").hidden = true; }
     $("resolution").value = String(c.resolution);
     const reg = c.task === "regression";
     $("palette-box").hidden = reg; $("reg-hint").hidden = !reg;
@@ -223,6 +242,7 @@ export function mount(root, transport, options = {}) {
     for (const p of PANELS) if (p.onState) p.onState(s, ctx);
     // how long a click on the map took to come back painted (measure.py reports it)
     if (app.awaitClick) { app.awaitClick = false; requestAnimationFrame(() => { app.clickMs = performance.now() - app.clickT0; }); }
+    settlePending(s.points);
   }
 
   // Metrics arrive with every frame (20+ a second while training); the counters, tables and curves are
@@ -384,10 +404,10 @@ export function mount(root, transport, options = {}) {
     clearTimeout(boxTimer);
     boxTimer = setTimeout(() => send({ type: "set_view", box }), now ? 0 : 60);
   };
-  app.click = ({ x, y, px, py, button, shift, ctrl }) => {
+  app.click = ({ x, y, px, py, button, shift, ctrl, time }) => {
     const reg = app.state.config.task === "regression";
     const r4 = v => Math.round(v * 1e4) / 1e4;   // clicks are not more precise than this; keeps links short
-    app.clickT0 = performance.now(); app.awaitClick = true;
+    app.clickT0 = time ?? performance.now(); app.awaitClick = true;   // from the pointer event, when given
     if (button === 2 || ctrl || (button === 0 && app.mode === "remove")) { send({ type: "remove_point", x, y }); return; }
     if (button !== 0) return;
     if (app.mode === "trace") {
@@ -398,8 +418,36 @@ export function mount(root, transport, options = {}) {
       return;
     }
     const label = shift ? 1 : app.cls;
-    send({ type: "add_point", point: reg ? { x: r4(x), y: r4(y) } : { x: r4(x), y: r4(y), label } });
+    const point = reg ? { x: r4(x), y: r4(y) } : { x: r4(x), y: r4(y), label };
+    send({ type: "add_point", point });
+    echo(point);
   };
+  // Local echo: an added point is drawn at once with a pending look (a dashed ring), and replaced by the server's
+  // state when it comes (the server may be tens of milliseconds away while it trains). A pending point the
+  // state does not hold after PENDING_MS (refused: too many points) is dropped.
+  const PENDING_MS = 2000;
+  app.pendingPoints = [];
+  function echo(point) {
+    app.pendingPoints.push({ x: point.x, y: point.y, k: point.label ?? 0, t: performance.now() });
+    view.draw();
+    const t0 = app.clickT0;
+    requestAnimationFrame(() => { app.echoMs = performance.now() - t0; });   // after view.draw's paint callback
+  }
+  function settlePending(points) {
+    const now = performance.now();
+    app.pendingPoints = app.pendingPoints.filter(p => now - p.t < PENDING_MS && !points.some(q => q[0] === p.x && q[1] === p.y));
+  }
+  view.overlays.push(ctx => {
+    if (!app.pendingPoints.length) return;
+    ctx.save(); ctx.setLineDash([2, 2]); ctx.lineWidth = 1.5;
+    for (const p of app.pendingPoints) {
+      const [px, py] = view.toPx(p.x, p.y);
+      ctx.beginPath(); ctx.arc(px, py, 4.5, 0, 2 * Math.PI);
+      ctx.fillStyle = view.task === "regression" ? "rgba(17,24,39,0.45)" : PALETTE[p.k % 10] + "80"; ctx.fill();
+      ctx.strokeStyle = "#111827"; ctx.stroke();
+    }
+    ctx.restore();
+  });
   app.hover = (x, y, px, py) => {
     const w = app.lastWeights;
     const hinged = view.task === "classification" && view.showHinges && w && w.hinges && ["relu", "leaky_relu"].includes(view.firstActivation);
@@ -548,7 +596,7 @@ export function mount(root, transport, options = {}) {
     app.compare = on ? m : null;
     $("map-b-wrap").hidden = !on; $("map-title-a").hidden = !on; $("cmp-on").checked = on;
     $("cmp-controls").classList.toggle("muted", !on);
-    if (!on) { curves.dataB = null; curves.draw(app.state?.config.task); return; }
+    if (!on) { curves.dataB = null; curves.draw(app.state?.config.task); viewB.regions = null; return; }
     viewB.hinges = m.hinges || null; viewB.firstActivation = m.settings.layers.length ? m.settings.layers[0].activation : null;
     $("map-title-b").textContent = "B: " + describe(m.sizes, m.settings) + (m.status ? " — " + m.status.message : "");
     if (app.state) $("map-title-a").textContent = "A: " + describe(app.state.sizes, app.state.config);
@@ -642,9 +690,6 @@ export function mount(root, transport, options = {}) {
   // lecture.open_link): a teacher's link opens on that step. "#step=3" alone opens step 3 as lecture.py builds it.
   function startHash() { return url ? location.hash.slice(1).split("!")[0] : (options.hash || ""); }
   function link() { const k = app.lecture?.current; return app.state.hash + (k ? "&step=" + k : ""); }
-  function writeHash() {
-    if (url && app.state) history.replaceState(null, "", "#" + link() + (app.extHash ? "!" + app.extHash : ""));
-  }
   // The hello names the link, and the session token this tab was given, if any: the server resumes that
   // session after a reload or a Reconnect (resume.py), unless the link names another experiment.
   function hello(hash) { return transport.token ? { type: "hello", hash, token: transport.token } : { type: "hello", hash }; }

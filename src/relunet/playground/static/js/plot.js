@@ -343,7 +343,7 @@ export class MainView {
       const [x, y] = this.toData(px, py);
       // a tap shows what hovering shows (hinge line, coordinates): phones have no hover
       if (e.pointerType === "touch") this.app.hover(x, y, px, py);
-      this.app.click({ x, y, px, py, button: e.button, shift: e.shiftKey, ctrl: e.ctrlKey || e.metaKey, touch: e.pointerType === "touch" });
+      this.app.click({ x, y, px, py, button: e.button, shift: e.shiftKey, ctrl: e.ctrlKey || e.metaKey, touch: e.pointerType === "touch", time: e.timeStamp });
     });
     c.addEventListener("pointerleave", e => { if (e.pointerType !== "touch") this.showTip(null); });   // a tapped tip stays
     c.addEventListener("wheel", e => {
