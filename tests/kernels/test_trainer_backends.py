@@ -139,13 +139,13 @@ def test_float32_kernel_trainer_follows_the_reference(d):
 
 
 def test_sparse_inputs_train_block_by_block_as_the_dense_ones(monkeypatch):
-    """A SciPy sparse X is densified BLOCK_ROWS rows at a time (whole batches), in the epoch's order: the same
+    """A SciPy sparse X is densified a block of rows at a time (whole batches), in the epoch's order: the same
     run as with the dense X, on both backends, and a validation set's loss blockwise too."""
     import scipy.sparse as sp
 
     from relunet.engine import train as train_module
 
-    monkeypatch.setattr(train_module, "BLOCK_ROWS", 7)  # 60 rows, batches of 3: blocks of 6 rows, 10 blocks
+    monkeypatch.setattr(train_module, "BLOCK_VALUES", 84)  # 12 inputs: 7 rows, so batches of 3 in blocks of 6
     rng = np.random.default_rng(3)
     X = rng.standard_normal((60, 12)) * (rng.random((60, 12)) < 0.2)
     y, w = np.arange(60) % 3, rng.uniform(0.5, 1.5, 60)

@@ -29,10 +29,10 @@ INFERENCE_ROWS = 1000  # fewer: NumPy's forward pass costs about what the kernel
 # maps take milliseconds there, and a one-shot command such as `relunet demo` (2-8-2, 300 x 300 maps) would spend
 # about 3 s compiling the forward kernel, once per install, to save them. 2-32-32-3 has 1,184; 2-16-16-3 336.
 INFERENCE_MACS = 1000
-# SciPy sparse inputs are densified this many rows at a time (rounded down to whole batches), in the epoch's
-# order: memory of BLOCK_ROWS x inputs instead of N x inputs, and blocks large enough that each kernel call
-# still runs thousands of tokens.
-BLOCK_ROWS = 4096
+# SciPy sparse inputs are densified a block of rows at a time, in the epoch's order: about this many values
+# (8 MB in float64) instead of N x inputs; with 64 inputs that is 16,384 rows, with 5,000 inputs 209, enough
+# that a kernel call's own cost (packing the parameters) stays small beside the block's products.
+BLOCK_VALUES = 1 << 20
 
 
 def choose_backend(backend, model, optimizer):
@@ -111,7 +111,8 @@ class Trainer:
         callbacks: Callback objects or functions fn(trainer, record) that return True to stop.
         sample_weight: (N,) weights of the tokens in the loss. backend: "auto", "reference" or "kernel".
 
-    X may be a SciPy sparse matrix: it stays sparse, and each update's rows are densified BLOCK_ROWS at a time.
+    X may be a SciPy sparse matrix: it stays sparse, and its rows are densified a block at a time (whole batches,
+    about BLOCK_VALUES numbers).
     An epoch's record holds, besides History's fields, its batches in order: batch_rows, batch_weight (the
     batch's weight sum, or rows), batch_loss (the batch's data-loss sum: its mean loss times batch_weight) and
     batch_penalty (the L2 term with decay_scaling="batch", else 0). record["loss"] is
@@ -218,11 +219,11 @@ class Trainer:
 
     def _blocks(self, order):
         """(start, X, t, w, rows) to train on for the tokens `order`: the whole data and `order` itself when X is
-        dense; for sparse X, BLOCK_ROWS of them at a time (whole batches), densified, with rows 0, 1, ..."""
-        if not _sparse(self.X):
+        dense; for sparse X, block_rows of them at a time (whole batches), densified, with rows 0, 1, ..."""
+        if not issparse(self.X):
             yield 0, self.X, self.t, self.w, order
             return
-        step = max(BLOCK_ROWS // self._batch_size, 1) * self._batch_size
+        step = max(block_rows(self.X) // self._batch_size, 1) * self._batch_size
         for s in range(0, len(order), step):
             idx = order[s:s + step]
             yield s, self.X[idx].toarray(), self.t[idx], None if self.w is None else self.w[idx], np.arange(len(idx))
@@ -262,7 +263,7 @@ class Trainer:
         if self.model.task == "classification":
             record["accuracy"] = correct / seen
         if self.Xv is not None:
-            z = np.concatenate([self.model.forward(X)[0] for _, X, *_ in _row_blocks(self.Xv)])
+            z = np.concatenate([self.model.forward(X)[0] for _, X, *_ in row_blocks(self.Xv)])
             record["val_loss"] = self.loss.value_and_grad(z, self.tv)[0]
             record["val_accuracy"] = self.loss.correct(z, self.tv) / len(z) if "accuracy" in record else None
         self._order = None
@@ -325,7 +326,7 @@ class Trainer:
         return X[tr], t[tr], None if w is None else w[tr], X[va], t[va]
 
 
-def _sparse(X):
+def issparse(X):
     """X is a SciPy sparse matrix or array (told apart without importing SciPy)."""
     return hasattr(X, "tocsr") and hasattr(X, "nnz")
 
@@ -334,10 +335,10 @@ def _data(model, X, y, where="training"):
     """checks.data, and SciPy sparse inputs kept sparse (CSR, rows cheap to slice) with the same checks."""
     pair = where == "validation" and isinstance(X, (tuple, list)) and len(X) == 2 and y is None
     inputs = X[0] if pair else X
-    if not _sparse(inputs):
+    if not issparse(inputs):
         return checks.data(model, X, y, where)
     X, y = (X if pair else (X, y))
-    X = X.tocsr().astype(model.dtype)
+    X = X.tocsr().astype(model.dtype, copy=False)
     if X.ndim != 2 or X.shape[1] != model.n_inputs:
         raise RelunetError(f"{where} data has {X.shape[-1]} features but the model expects {model.n_inputs}")
     checks.magnitude(X.data, f"{where} data")
@@ -347,11 +348,17 @@ def _data(model, X, y, where="training"):
     return X, t
 
 
-def _row_blocks(X, rows=BLOCK_ROWS):
-    """(start, dense rows) of X, `rows` at a time for sparse X (whole for dense X)."""
-    if not _sparse(X):
+def block_rows(X):
+    """Rows of sparse X densified at a time: about BLOCK_VALUES numbers, at least one row."""
+    return max(BLOCK_VALUES // max(X.shape[1], 1), 1)
+
+
+def row_blocks(X):
+    """(start, dense rows) of X, block_rows(X) at a time for sparse X (whole for dense X)."""
+    if not issparse(X):
         yield 0, X
         return
+    rows = block_rows(X)
     for s in range(0, X.shape[0], rows):
         yield s, X[s:s + rows].toarray()
 

@@ -11,7 +11,7 @@ from ..engine import loss_and_gradients as _loss_and_gradients
 from ..engine.losses import LOSSES
 from ..engine.model import MLP
 from ..engine.optim import SGD, Adam, Momentum
-from ..engine.train import Trainer
+from ..engine.train import Trainer, issparse, row_blocks
 
 #: scikit-learn's activation names -> relunet's (the one place they are translated).
 ACTIVATIONS = {"relu": "relu", "leaky_relu": "leaky_relu", "tanh": "tanh", "logistic": "sigmoid",
@@ -73,19 +73,34 @@ def reported_loss(est, data_loss):
 
 def mean_loss(est, X, T, sample_weight):
     """The (weighted) mean loss on held-out data, without the L2 term: relunet's validation loss."""
-    z = est.model_.decision_function(X)
+    z = decision(est, X)
     with np.errstate(all="ignore"):
         return reported_loss(est, LOSSES[est.model_.loss]().value_and_grad(z, T, sample_weight)[0])
 
 
 def loss_and_gradients(est, X, T, sample_weight):
-    """(mean loss, [dW1, db1, ...]) at the current weights, without the L2 term."""
-    return _loss_and_gradients(est.model_, X, T, sample_weight)
+    """(mean loss, [dW1, db1, ...]) at the current weights, without the L2 term; for sparse X the (weighted)
+    mean of the blocks' means, each block densified in turn."""
+    if not issparse(X):
+        return _loss_and_gradients(est.model_, X, T, sample_weight)
+    total, loss, grads = 0.0, 0.0, None
+    for s, block in row_blocks(X):
+        rows = slice(s, s + block.shape[0])
+        w = None if sample_weight is None else sample_weight[rows]
+        weight = block.shape[0] if w is None else float(w.sum())
+        if weight > 0:
+            mean, g = _loss_and_gradients(est.model_, block, T[rows], w)
+            loss += mean * weight
+            grads = [a * weight for a in g] if grads is None else [a + b * weight for a, b in zip(grads, g)]
+            total += weight
+    return loss / total, [g / total for g in grads]
 
 
 def decision(est, X):
-    """z^(L).  X: (N, features) -> (N, outputs)."""
-    return est.model_.decision_function(X)
+    """z^(L), for sparse X a block of rows at a time.  X: (N, features) -> (N, outputs)."""
+    if not issparse(X):
+        return est.model_.decision_function(X)
+    return np.concatenate([est.model_.decision_function(block) for _, block in row_blocks(X)])
 
 
 def output(est, X):
