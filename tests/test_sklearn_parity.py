@@ -221,9 +221,9 @@ def test_sparse_input_as_scikit_learn(fmt):
 def test_sparse_input_densified_block_by_block(monkeypatch, settings, target):
     """Sparse input is densified 20 rows at a time here (90 rows: 5 blocks, the last partial; batches of 16
     and 7 straddle no block): the fit, the loss curve and the predictions are the dense fit's and scikit-learn's."""
-    from relunet.engine import train as train_module
+    from relunet.engine import blocks
 
-    monkeypatch.setattr(train_module, "BLOCK_VALUES", 6 * 20)
+    monkeypatch.setattr(blocks, "BLOCK_VALUES", 6 * 20)
     settings = dict(settings)
     w = WEIGHTS if settings.pop("weighted") else None
     Xs = sparse.random(N, 6, density=0.4, format="csr", random_state=1)

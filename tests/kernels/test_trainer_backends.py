@@ -143,9 +143,9 @@ def test_sparse_inputs_train_block_by_block_as_the_dense_ones(monkeypatch):
     run as with the dense X, on both backends, and a validation set's loss blockwise too."""
     import scipy.sparse as sp
 
-    from relunet.engine import train as train_module
+    from relunet.engine import blocks
 
-    monkeypatch.setattr(train_module, "BLOCK_VALUES", 84)  # 12 inputs: 7 rows, so batches of 3 in blocks of 6
+    monkeypatch.setattr(blocks, "BLOCK_VALUES", 84)  # 12 inputs: 7 rows, so batches of 3 in blocks of 6
     rng = np.random.default_rng(3)
     X = rng.standard_normal((60, 12)) * (rng.random((60, 12)) < 0.2)
     y, w = np.arange(60) % 3, rng.uniform(0.5, 1.5, 60)

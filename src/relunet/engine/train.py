@@ -22,6 +22,7 @@ from .init import as_generator
 from .losses import LOSSES
 from .model import MLP
 from .. import checks
+from .blocks import block_rows, checked_data, issparse, row_blocks
 from .optim import Optimizer, make_optimizer, make_schedule
 
 INFERENCE_ROWS = 1000  # fewer: NumPy's forward pass costs about what the kernel's call does; Numba stays out
@@ -29,10 +30,6 @@ INFERENCE_ROWS = 1000  # fewer: NumPy's forward pass costs about what the kernel
 # maps take milliseconds there, and a one-shot command such as `relunet demo` (2-8-2, 300 x 300 maps) would spend
 # about 3 s compiling the forward kernel, once per install, to save them. 2-32-32-3 has 1,184; 2-16-16-3 336.
 INFERENCE_MACS = 1000
-# SciPy sparse inputs are densified a block of rows at a time, in the epoch's order: about this many values
-# (8 MB in float64) instead of N x inputs; with 64 inputs that is 16,384 rows, with 5,000 inputs 209, enough
-# that a kernel call's own cost (packing the parameters) stays small beside the block's products.
-BLOCK_VALUES = 1 << 20
 
 
 def choose_backend(backend, model, optimizer):
@@ -111,13 +108,11 @@ class Trainer:
         callbacks: Callback objects or functions fn(trainer, record) that return True to stop.
         sample_weight: (N,) weights of the tokens in the loss. backend: "auto", "reference" or "kernel".
 
-    X may be a SciPy sparse matrix: it stays sparse, and its rows are densified a block at a time (whole batches,
-    about BLOCK_VALUES numbers).
-    An epoch's record holds, besides History's fields, its batches in order: batch_rows, batch_weight (the
-    batch's weight sum, or rows), batch_loss (the batch's data-loss sum: its mean loss times batch_weight) and
-    batch_penalty (the L2 term with decay_scaling="batch", else 0). record["loss"] is
-    sum(batch_loss + batch_penalty) / sum(batch_weight); a caller that weighs batches otherwise (scikit-learn
-    weighs them by rows) computes its own from these, without a second forward pass.
+    X may be SciPy sparse: it stays so, and is densified a block of whole batches at a time (engine/blocks.py).
+    An epoch's record also lists its batches: batch_rows, batch_weight (weight sum, or rows), batch_loss (mean
+    loss times batch_weight), batch_penalty (the L2 term with decay_scaling="batch"); record["loss"] is
+    sum(batch_loss + batch_penalty) / sum(batch_weight). scikit-learn weighs batches by rows: its epoch loss
+    comes from these, without a second forward pass.
 
     ``epoch`` counts the epochs done: set it to number on from another run (the schedule, records and errors follow).
     """
@@ -128,7 +123,7 @@ class Trainer:
         if not isinstance(model, MLP):
             raise RelunetError(f"model must be a relunet MLP, got {model!r}")
         self.model, self.loss, self.rng = model, LOSSES[model.loss](), as_generator(seed)
-        X, t = _data(model, X, y)
+        X, t = checked_data(model, X, y)
         w = checks.sample_weights(sample_weight, X.shape[0], model.dtype)
         self.X, self.t, self.w, self.Xv, self.tv = self._split(X, t, w, validation, validation_data)
         self.batch_size = batch_size
@@ -314,7 +309,7 @@ class Trainer:
     def _split(self, X, t, w, validation, validation_data):
         """(X, t, w) for training and (Xv, tv) for validation: validation_data, or a random `validation` fraction."""
         if validation_data is not None:
-            return (X, t, w, *_data(self.model, validation_data, None, "validation"))
+            return (X, t, w, *checked_data(self.model, validation_data, None, "validation"))
         n_val = int(round(checks.number("validation fraction", validation) * X.shape[0]))
         if validation >= 1 or (validation > 0 and not 1 <= n_val < X.shape[0]):
             raise RelunetError(f"validation fraction must be in [0, 1) and leave tokens for training and "
@@ -324,43 +319,6 @@ class Trainer:
         perm = self.rng.permutation(X.shape[0])
         va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         return X[tr], t[tr], None if w is None else w[tr], X[va], t[va]
-
-
-def issparse(X):
-    """X is a SciPy sparse matrix or array (told apart without importing SciPy)."""
-    return hasattr(X, "tocsr") and hasattr(X, "nnz")
-
-
-def _data(model, X, y, where="training"):
-    """checks.data, and SciPy sparse inputs kept sparse (CSR, rows cheap to slice) with the same checks."""
-    pair = where == "validation" and isinstance(X, (tuple, list)) and len(X) == 2 and y is None
-    inputs = X[0] if pair else X
-    if not issparse(inputs):
-        return checks.data(model, X, y, where)
-    X, y = (X if pair else (X, y))
-    X = X.tocsr().astype(model.dtype, copy=False)
-    if X.ndim != 2 or X.shape[1] != model.n_inputs:
-        raise RelunetError(f"{where} data has {X.shape[-1]} features but the model expects {model.n_inputs}")
-    checks.magnitude(X.data, f"{where} data")
-    t = model.encode_labels(y, f"{where} labels")
-    if X.shape[0] == 0 or len(t) != X.shape[0]:
-        raise RelunetError(f"{where} data has {X.shape[0]} rows and {len(t)} labels; it must be non-empty and match")
-    return X, t
-
-
-def block_rows(X):
-    """Rows of sparse X densified at a time: about BLOCK_VALUES numbers, at least one row."""
-    return max(BLOCK_VALUES // max(X.shape[1], 1), 1)
-
-
-def row_blocks(X):
-    """(start, dense rows) of X, block_rows(X) at a time for sparse X (whole for dense X)."""
-    if not issparse(X):
-        yield 0, X
-        return
-    rows = block_rows(X)
-    for s in range(0, X.shape[0], rows):
-        yield s, X[s:s + rows].toarray()
 
 
 def fit(model, X, y, *, epochs=100, target_loss=None, patience=None, min_delta=0.0, restore_best=True, **options):

@@ -8,10 +8,11 @@ cross-entropy, 0/1 or real numbers (N, K) for the other losses.
 import numpy as np
 
 from ..engine import loss_and_gradients as _loss_and_gradients
+from ..engine.blocks import issparse, row_blocks
 from ..engine.losses import LOSSES
 from ..engine.model import MLP
 from ..engine.optim import SGD, Adam, Momentum
-from ..engine.train import Trainer, issparse, row_blocks
+from ..engine.train import Trainer
 
 #: scikit-learn's activation names -> relunet's (the one place they are translated).
 ACTIVATIONS = {"relu": "relu", "leaky_relu": "leaky_relu", "tanh": "tanh", "logistic": "sigmoid",
