@@ -1,8 +1,9 @@
 """What the two estimators share: scikit-learn's parameters, when a fit starts afresh, the initial weights,
 the epoch loop's learning rate and stop rules, and the weights seen as scikit-learn's coefs_/intercepts_.
 
-The updates themselves are relunet's: one Trainer run per epoch for the solvers 'sgd' and 'adam' (whole
-epochs: the Trainer's loss holds scikit-learn's L2 term; see _engine.py), SciPy's L-BFGS-B over relunet's loss_and_gradients for 'lbfgs' (see _lbfgs.py).
+The updates themselves are relunet's: one Trainer epoch per epoch for the solvers 'sgd' and 'adam' (the
+epoch loss from its per-batch sums; see _engine.py), SciPy's L-BFGS-B over relunet's loss_and_gradients for
+'lbfgs' (see _lbfgs.py). SciPy sparse input stays sparse and is densified a block of rows at a time.
 This module decides only what scikit-learn's MLP decides, in its order and with its words.
 """
 
