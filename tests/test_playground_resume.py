@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from relunet.playground import protocol as P
 from relunet.playground.lecture import step_config
-from relunet.playground.resume import GRACE_SECONDS, MAX_DETACHED, SessionStore
+from relunet.playground.resume import GRACE_SECONDS, MAX_DETACHED, SessionStore, array_bytes
 from relunet.playground.server import create_app
 from relunet.playground.session import Session
 from relunet.playground.state import encode_hash
@@ -217,6 +217,35 @@ def test_at_most_max_detached_sessions_wait_the_oldest_dropped_first():
         assert store.detached == tokens[5:]
         clock.t = 1001 + 9 + GRACE_SECONDS + 0.5                     # tokens[5]..[9] are now past the grace
         assert await store.claim(tokens[9]) is None and store.detached == tokens[10:]
+
+    asyncio.run(scenario())
+
+
+def test_detached_sessions_hold_at_most_keep_bytes_of_arrays_the_oldest_dropped_first():
+    """Sessions of big networks with undo stacks: the count cap alone would let 16 of them hold ~1.4 GB."""
+    async def scenario():
+        clock = Clock()
+        store = SessionStore(clock=clock, reclaim=0.01, keep_bytes=3 * 2**20 + 10)
+        # 1 MiB each: data X and an undo snapshot's W of 256 x 256 float64 (0.5 MiB each), one in nested containers
+        sessions = [SimpleNamespace(playing=True, ext={"undo": [(1, {"W": np.zeros((256, 256))})]},
+                                    X=np.zeros((256, 256)), view=None) for _ in range(5)]
+        for s in sessions:
+            s.view = s.X[:10]                                       # a view of X counts nothing more
+        assert array_bytes(vars(sessions[0])) == 2 * 256 * 256 * 8
+        tokens = [store.add(s) for s in sessions]
+        for t in tokens:
+            clock.t += 1
+            store.detach(t)
+        assert store.detached == tokens[2:]                          # 1 MiB per session, budget 3 MiB
+        store.keep_bytes = 4 * 2**20 + 10
+        fresh = [store.add(SimpleNamespace(playing=True, X=np.zeros((256, 256)))) for _ in range(3)]
+        for t in fresh:
+            clock.t += 1
+            store.detach(t)
+        assert store.detached == tokens[3:] + fresh                   # 3 + 3 x 0.5 MiB > 4 MiB: the oldest went
+
+    real = Session()
+    assert array_bytes(vars(real)) >= sum(p.nbytes for p in real.model.parameters()) + real.X.nbytes
 
     asyncio.run(scenario())
 

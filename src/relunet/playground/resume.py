@@ -4,8 +4,10 @@ The server gives every new session a token (128 random bits from `secrets`, as h
 {"type": "session", "token": ..., "resumed": false}. The page keeps it in sessionStorage, which is per tab and
 survives a reload, and sends it back in its hello. When the socket closes, the session is detached, not freed:
 training pauses, and for GRACE_SECONDS the same token attaches it again, weights, counters, lecture step and
-undo stack included. At most MAX_DETACHED sessions wait at once (the oldest go first), so memory stays bounded
-however many tabs come and go.
+undo stack included. At most MAX_DETACHED sessions wait at once, holding at most MAX_DETACHED_BYTES of arrays
+between them (the oldest go first), so memory stays bounded however many tabs come and go: sixteen sessions of
+the largest network the page allows (8 layers of 256 units, 4 MB of weights) with full undo stacks would hold
+about 1.4 GB.
 
 A token that is unknown (a restarted server, a typo), expired, or attached to a live connection gets a fresh
 session, silently: a duplicated tab copies sessionStorage, so two tabs may send the same token, and the second
@@ -20,6 +22,8 @@ import asyncio
 import secrets
 import time
 
+import numpy as np
+
 from .driver import error
 from .lecture import current_step, open_link, push_undo, split_step
 from .protocol import Hello, ProtocolError, parse_message
@@ -27,6 +31,7 @@ from .state import decode_hash
 
 GRACE_SECONDS = 600     # a detached session waits this long for its tab to come back
 MAX_DETACHED = 16       # at most this many detached sessions are kept; the oldest is dropped first
+MAX_DETACHED_BYTES = 256 * 2**20    # ... and at most this many bytes of arrays (weights, data, undo snapshots)
 RECLAIM_SECONDS = 2.0   # how long a token still attached may take to be released by its closing socket
 
 
@@ -40,14 +45,17 @@ class _Entry:
         self.session = session
         self.attached = True
         self.since = 0.0                    # when it was detached (clock time)
+        self.nbytes = 0                     # its arrays' bytes, counted when it was detached
         self.released = asyncio.Event()     # set while detached
 
 
 class SessionStore:
     """token -> session, for the sessions of live connections and those detached for at most `grace` seconds."""
 
-    def __init__(self, grace=GRACE_SECONDS, keep=MAX_DETACHED, reclaim=RECLAIM_SECONDS, clock=time.monotonic):
+    def __init__(self, grace=GRACE_SECONDS, keep=MAX_DETACHED, reclaim=RECLAIM_SECONDS, clock=time.monotonic,
+                 keep_bytes=MAX_DETACHED_BYTES):
         self.grace, self.keep, self.reclaim, self.clock = grace, keep, reclaim, clock
+        self.keep_bytes = keep_bytes
         self._entries = {}
 
     def add(self, session):
@@ -82,6 +90,7 @@ class SessionStore:
         entry.session.playing = False
         entry.attached = False
         entry.since = self.clock()
+        entry.nbytes = array_bytes(vars(entry.session))
         entry.released.set()
         self._expire()
         # free it when its grace ends, even if no other tab connects meanwhile
@@ -104,9 +113,30 @@ class SessionStore:
     def _expire(self):
         now = self.clock()
         waiting = self.detached
+        held = sum(self._entries[t].nbytes for t in waiting)
         for i, token in enumerate(waiting):
-            if now - self._entries[token].since > self.grace or len(waiting) - i > self.keep:
+            entry = self._entries[token]
+            if now - entry.since > self.grace or len(waiting) - i > self.keep or held > self.keep_bytes:
+                held -= entry.nbytes
                 del self._entries[token]
+
+
+def array_bytes(obj, seen=None):
+    """The bytes of the NumPy arrays reachable from obj through dicts, lists, tuples and objects' attributes
+    (a session's data, weights, optimizer state and undo snapshots), each array counted once."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes if obj.base is None else 0    # a view holds no bytes of its own
+    if isinstance(obj, dict):
+        return sum(array_bytes(v, seen) for v in obj.values())
+    if isinstance(obj, (list, tuple, set)):
+        return sum(array_bytes(v, seen) for v in obj)
+    if hasattr(obj, "__dict__") and not isinstance(obj, type) and type(obj).__module__.startswith("relunet"):
+        return array_bytes(vars(obj), seen)
+    return 0
 
 
 def hello_of(text):
