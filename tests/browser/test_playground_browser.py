@@ -381,6 +381,7 @@ def test_map_layers_repaint_what_changed(server, page):
     page.wait_for_function("(() => { const h = window.relunetPlayground.lastWeights.hinges; "
                            "return h.W[0][0] === 1 && h.W[0][1] === 0 && h.b[0] === -0.5; })()")
     page.evaluate("window.relunetPlayground.focusUnit(1, 0)")
+    page.wait_for_function("window.relunetPlayground.view.frame.kind === 2")   # the unit's map (frames.js UNIT)
     page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     line = page.evaluate("""() => { const v = window.relunetPlayground.view, dpr = window.devicePixelRatio || 1;
         return [-0.3, 0, 0.3].map(y => { const [p, q] = v.toPx(0.5, y);
