@@ -119,6 +119,40 @@ def test_epoch_loss_is_the_mean_of_the_losses_before_each_update():
     assert h.loss[0] == pytest.approx(np.mean(losses), rel=1e-12)
 
 
+def test_epoch_record_lists_each_batch_as_a_hand_computed_loop():
+    """rows, weight, data-loss sum (the weighted mean loss times the weight) and L2 term of each batch, measured
+    before its update, and the epoch's loss their ratio; batches of 4 over 10 tokens, the last one partial."""
+    rng = np.random.default_rng(1)
+    X, y, w = rng.normal(size=(10, 3)), rng.integers(0, 2, 10), rng.uniform(0.5, 2.0, 10)
+    model, check = MLP([3, 4, 2], seed=0), MLP([3, 4, 2], seed=0)
+    opt = SGD(weight_decay=0.1, decay_scaling="batch")
+    record = Trainer(model, X, y, optimizer=opt, lr=0.1, batch_size=4, shuffle=False, sample_weight=w,
+                     backend="reference").run_epoch()
+    hand = SGD(weight_decay=0.1, decay_scaling="batch")
+    for i, s in enumerate(range(0, 10, 4)):
+        z, tape = check.forward(X[s:s + 4])
+        loss, dz = SoftmaxCrossEntropy().value_and_grad(z, y[s:s + 4], w[s:s + 4])
+        W2 = sum(float((W ** 2).sum()) for W in check.parameters()[0::2])
+        assert record["batch_rows"][i] == len(z) and record["batch_weight"][i] == pytest.approx(w[s:s + 4].sum())
+        assert record["batch_loss"][i] == pytest.approx(loss * w[s:s + 4].sum(), rel=1e-12)
+        assert record["batch_penalty"][i] == pytest.approx(0.05 * W2, rel=1e-12)
+        hand.step(check.parameters(), check.backward(tape, dz), 0.1, float(w[s:s + 4].sum()))
+    parts = record["batch_loss"] + record["batch_penalty"]
+    assert record["loss"] == pytest.approx(parts.sum() / w.sum(), rel=1e-12)
+
+
+def test_sparse_inputs_are_checked_as_dense_ones():
+    """A SciPy sparse X gets the dense input's sentences: its width, NaN, its row count against the labels."""
+    import scipy.sparse as sparse
+    model, y = MLP([3, 4, 2], seed=0), np.array([0, 1, 0, 1])
+    for X in (np.eye(4, 5), np.array([[np.nan, 0, 1]] * 4), np.eye(3)):
+        with pytest.raises(RelunetError) as dense:
+            Trainer(model, X, y)
+        with pytest.raises(RelunetError) as as_sparse:
+            Trainer(model, sparse.csr_matrix(X), y)
+        assert str(as_sparse.value) == str(dense.value)
+
+
 def test_target_loss_stops_training():
     X, y = relunet.make_dataset("lecture", seed=0)
     h = fit(MLP([2, 8, 2]), X, y, epochs=1000, lr=0.1, target_loss=0.05)

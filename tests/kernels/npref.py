@@ -53,8 +53,9 @@ def loss_grad(loss, z, t, w=None):
     return L, d * (w / w.sum())[:, None].astype(z.dtype), correct
 
 
-def train(config, params, state, X, T, order, B, lr, sample_weight=None):
+def train(config, params, state, X, T, order, B, lr, sample_weight=None, batches=None):
     L = len(params) // 2
+    batches = np.zeros((-(-len(order) // B), 2)) if batches is None else batches
     loss_sum, correct, updates = 0.0, 0, 0
     c = config
     for s in range(0, len(order), B):
@@ -70,9 +71,11 @@ def train(config, params, state, X, T, order, B, lr, sample_weight=None):
         w = None if sample_weight is None else sample_weight[idx]
         Lb, dz, ok = loss_grad(c.loss, z, T[idx], w)
         batch_len = len(idx) if w is None else float(w.sum())  # the engine's batch length
-        loss_sum += Lb * batch_len
+        penalty = 0.0
         if c.decay_scaling == "batch" and batch_len > 0:  # scikit-learn's L2 term, 0.5 wd |W|^2 / batch_len a token
-            loss_sum += 0.5 * c.weight_decay * sum(float((W * W).sum()) for W in params[0::2])
+            penalty = 0.5 * c.weight_decay * sum(float((W * W).sum()) for W in params[0::2])
+        batches[s // B] = Lb * batch_len, penalty
+        loss_sum += Lb * batch_len + penalty
         correct += ok
         grads = [None] * (2 * L)
         for l in range(L - 1, -1, -1):

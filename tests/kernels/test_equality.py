@@ -96,16 +96,18 @@ def _run_both(d, dtype):
     nudged = [np.nextafter(p, np.inf) for p in ref]  # every initial weight one rounding step away
     args = (X.astype(np.float64), T if indices else T.astype(np.float64), order, d["batch"], lr,
             None if w is None else w.astype(np.float64))
+    n_batches = -(-len(order) // d["batch"])
+    ref_parts, got_parts = np.zeros((n_batches, 2)), np.full((n_batches, 2), np.nan)
     with np.errstate(all="ignore"):
-        r = npref.train(config, ref, ref_state, *args)
+        r = npref.train(config, ref, ref_state, *args, batches=ref_parts)
         npref.train(config, nudged, {}, *args)
     # A run that blows up (a deep net of identities with squared error can), or a chaotic one (many logistic
     # labels at a high rate) amplifies rounding without bound: equality to rounding is asked of trainings that
     # stay in range and that a rounding step at the start moves by no more than 1e-14 at the end.
     assume(all(np.isfinite(p).all() and np.abs(p).max() < 100 for p in ref))
     assume(_error(nudged, ref) <= 1e-14)
-    g = kernels.train(config, got, got_state, X, T, order, d["batch"], lr, w)
-    return config, ref, got, ref_state, got_state, r, g, X
+    g = kernels.train(config, got, got_state, X, T, order, d["batch"], lr, w, batches=got_parts)
+    return config, ref, got, ref_state, got_state, (*r, ref_parts), (*g, got_parts), X
 
 
 @settings(max_examples=40)
@@ -116,6 +118,9 @@ def test_float64_weights_after_200_updates_equal_the_reference(d):
     assert g[2] == r[2] == -(-len(_order(np.random.default_rng(0), d["batch"])) // d["batch"])
     assert g[1] == r[1]  # correct tokens (0 for squared error)
     assert abs(g[0] - r[0]) <= 1e-12 * max(1.0, abs(r[0]))
+    # each batch's data-loss sum and L2 term, measured before its update, and their total the loss sum
+    assert np.abs(g[3] - r[3]).max() <= 1e-12 * max(1.0, np.abs(r[3]).max())
+    assert abs(g[3].sum() - g[0]) <= 1e-12 * max(1.0, abs(g[0]))
     for name in ("velocity", "m", "v"):
         if name in ref_state:
             assert _error(got_state[name], ref_state[name]) <= 1e-12

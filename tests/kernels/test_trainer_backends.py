@@ -96,13 +96,20 @@ def test_kernel_and_reference_trainers_agree_after_200_updates(d):
     ref, ker = make("reference"), make("kernel")
     with np.errstate(all="ignore"):
         try:
-            ref.step(200)
+            ref_records = ref.step(200)
         except relunet.DivergenceError:
             return  # a run that blows up is not asked to agree to rounding
         if _amplifies_rounding(make, ref):
             return
-    ker.step(200)
+    ker_records = ker.step(200)
     assert _error(ker.model.parameters(), ref.model.parameters()) <= 1e-12
+    for k, r in zip(ker_records, ref_records, strict=True):  # each batch's sums, and the loss they make
+        assert np.array_equal(k["batch_rows"], r["batch_rows"]) and np.allclose(k["batch_weight"], r["batch_weight"],
+                                                                               rtol=1e-14, atol=0)
+        for name in ("batch_loss", "batch_penalty"):
+            assert np.abs(k[name] - r[name]).max() <= 1e-12 * max(1.0, np.abs(r[name]).max())
+        total = (r["batch_loss"] + r["batch_penalty"]).sum() / r["batch_weight"].sum()
+        assert abs(r["loss"] - total) <= 1e-15 * max(1.0, abs(total))
     assert ker.updates == ref.updates == 200
     assert len(ker.history) == len(ref.history)
     for a, b in zip(ker.history.loss, ref.history.loss):
@@ -129,6 +136,33 @@ def test_float32_kernel_trainer_follows_the_reference(d):
     ker.step(200)
     assert all(p.dtype == np.float32 for p in ker.model.parameters())
     assert _error(ker.model.parameters(), ref.model.parameters()) <= 1e-4
+
+
+def test_sparse_inputs_train_block_by_block_as_the_dense_ones(monkeypatch):
+    """A SciPy sparse X is densified a block of rows at a time (whole batches), in the epoch's order: the same
+    run as with the dense X, on both backends, and a validation set's loss blockwise too."""
+    import scipy.sparse as sp
+
+    from relunet.engine import blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_VALUES", 84)  # 12 inputs: 7 rows, so batches of 3 in blocks of 6
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 12)) * (rng.random((60, 12)) < 0.2)
+    y, w = np.arange(60) % 3, rng.uniform(0.5, 1.5, 60)
+    for backend in ("reference", "kernel"):
+        runs = []
+        for data in (X, sp.csc_matrix(X)):
+            model = relunet.MLP([12, 8, 3], seed=1)
+            t = relunet.Trainer(model, data, y, optimizer=Adam(weight_decay=1e-3, decay_scaling="batch"), lr=0.01,
+                                batch_size=3, sample_weight=w, validation=0.2, seed=4, backend=backend)
+            t.step(7)  # a run that stops inside a block, then goes on over an epoch's end
+            runs.append((t.step(30), model.parameters()))
+        (dense, p_dense), (sparse, p_sparse) = runs
+        assert _error(p_sparse, p_dense) <= 1e-12
+        for a, b in zip(sparse, dense, strict=True):
+            for name in ("loss", "val_loss", "accuracy", "val_accuracy"):
+                assert abs(a[name] - b[name]) <= 1e-12
+            assert np.abs(a["batch_loss"] - b["batch_loss"]).max() <= 1e-12
 
 
 def test_switching_backend_mid_run_keeps_the_optimizer_state():

@@ -22,6 +22,7 @@ from .init import as_generator
 from .losses import LOSSES
 from .model import MLP
 from .. import checks
+from .blocks import block_rows, checked_data, issparse, row_blocks
 from .optim import Optimizer, make_optimizer, make_schedule
 
 INFERENCE_ROWS = 1000  # fewer: NumPy's forward pass costs about what the kernel's call does; Numba stays out
@@ -107,6 +108,12 @@ class Trainer:
         callbacks: Callback objects or functions fn(trainer, record) that return True to stop.
         sample_weight: (N,) weights of the tokens in the loss. backend: "auto", "reference" or "kernel".
 
+    X may be SciPy sparse: it stays so, and is densified a block of whole batches at a time (engine/blocks.py).
+    An epoch's record also lists its batches: batch_rows, batch_weight (weight sum, or rows), batch_loss (mean
+    loss times batch_weight), batch_penalty (the L2 term with decay_scaling="batch"); record["loss"] is
+    sum(batch_loss + batch_penalty) / sum(batch_weight). scikit-learn weighs batches by rows: its epoch loss
+    comes from these, without a second forward pass.
+
     ``epoch`` counts the epochs done: set it to number on from another run (the schedule, records and errors follow).
     """
 
@@ -116,8 +123,8 @@ class Trainer:
         if not isinstance(model, MLP):
             raise RelunetError(f"model must be a relunet MLP, got {model!r}")
         self.model, self.loss, self.rng = model, LOSSES[model.loss](), as_generator(seed)
-        X, t = checks.data(model, X, y)
-        w = checks.sample_weights(sample_weight, len(X), model.dtype)
+        X, t = checked_data(model, X, y)
+        w = checks.sample_weights(sample_weight, X.shape[0], model.dtype)
         self.X, self.t, self.w, self.Xv, self.tv = self._split(X, t, w, validation, validation_data)
         self.batch_size = batch_size
         if shuffle not in (True, False, "replacement"):
@@ -146,7 +153,7 @@ class Trainer:
 
     epoch_position = property(lambda self: 0 if self._order is None else self._pos,
                               doc="Tokens of the current epoch visited so far (0 between epochs).")
-    updates_left_in_epoch = property(lambda self: -(-(len(self.X) - self.epoch_position) // self._batch_size),
+    updates_left_in_epoch = property(lambda self: -(-(self.X.shape[0] - self.epoch_position) // self._batch_size),
                                      doc="Updates before the current epoch ends (a whole epoch's between epochs).")
 
     def step(self, updates=1):
@@ -168,65 +175,90 @@ class Trainer:
     def _run(self, k):
         """k updates from the current position. On divergence the weights and optimizer state from before them
         (finite: they were checked after the previous updates) are restored and DivergenceError is raised."""
-        if self._order is None:  # a new epoch: its visiting order, and sums of loss, correct tokens, tokens, weight
-            n = len(self.X)
+        if self._order is None:  # a new epoch: its visiting order, sums of correct tokens and tokens, its batches
+            n = self.X.shape[0]
             self._order = self.rng.integers(0, n, n) if self.shuffle == "replacement" else \
                 self.rng.permutation(n) if self.shuffle else np.arange(n)
-            self._pos, self._sums, self._t0 = 0, [0.0, 0, 0, 0.0], time.perf_counter()
+            self._pos, self._sums, self._batches, self._t0 = 0, [0, 0], [], time.perf_counter()
         b, order = self._batch_size, self._order[self._pos:self._pos + k * self._batch_size]
         params, opt, lr = self.model.parameters(), self.optimizer, self.lr
         saved, saved_state = [p.copy() for p in params], copy.deepcopy(opt.state)
         if not all(np.isfinite(p).all() for p in saved):  # set from outside: there is nothing finite to keep
             raise RelunetError("the model's weights contain NaN or infinite values; set finite weights first")
         engine = choose_backend(self.backend, self.model, opt)
+        parts = np.zeros((-(-len(order) // b), 2))  # each batch's data-loss sum and L2 term, as the kernels fill it
+        correct = updates = 0
         with np.errstate(all="ignore"):
-            if engine is None:
-                loss_sum, correct, updates = self._reference(params, order, lr)
-            else:
-                opt.init_state(params)
-                loss_sum, correct, updates = engine[0].train(engine[1], params, opt.state, self.X, self.t, order, b,
-                                                             lr, self.w)
+            for s, X, t, w, rows in self._blocks(order):
+                part = parts[s // b:]
+                if engine is None:
+                    _, c, u = self._reference(params, X, t, w, rows, lr, part)
+                else:
+                    opt.init_state(params)
+                    _, c, u = engine[0].train(engine[1], params, opt.state, X, t, rows, b, lr, w,
+                                              batches=part[:-(-len(rows) // b)])
+                correct, updates = correct + c, updates + u
             # Each loss is measured before its update; the model after the last one is checked on its batch.
-            finite = math.isfinite(loss_sum) and all(np.isfinite(p).all() for p in params) and \
-                np.isfinite(self.model.forward(self.X[order[-b:]])[0]).all()
+            finite = np.isfinite(parts).all() and all(np.isfinite(p).all() for p in params) and \
+                np.isfinite(self.model.forward(X[rows[-b:]])[0]).all()
         if not finite:
             self.model.set_weights(saved)
             opt.state, self._order = saved_state, None
             raise DivergenceError(self._divergence_message(lr), self.epoch + 1)
         self._pos, self.updates = self._pos + len(order), self.updates + int(updates)
-        weight = len(order) if self.w is None else float(self.w[order].sum())
-        self._sums = [a + b for a, b in zip(self._sums, (loss_sum, correct, len(order), weight))]
+        starts = np.arange(0, len(order), b)
+        rows = np.diff(np.append(starts, len(order)))
+        weight = rows.astype(float) if self.w is None else np.add.reduceat(self.w[order].astype(float), starts)
+        self._sums = [self._sums[0] + correct, self._sums[1] + len(order)]
+        self._batches.append((rows, weight, parts[:, 0], parts[:, 1]))
 
-    def _reference(self, params, order, lr):
-        """Mini-batch updates over the tokens X[order]: forward, loss, backward, optimizer step.
+    def _blocks(self, order):
+        """(start, X, t, w, rows) to train on for the tokens `order`: the whole data and `order` itself when X is
+        dense; for sparse X, block_rows of them at a time (whole batches), densified, with rows 0, 1, ..."""
+        if not issparse(self.X):
+            yield 0, self.X, self.t, self.w, order
+            return
+        step = max(block_rows(self.X) // self._batch_size, 1) * self._batch_size
+        for s in range(0, len(order), step):
+            idx = order[s:s + step]
+            yield s, self.X[idx].toarray(), self.t[idx], None if self.w is None else self.w[idx], np.arange(len(idx))
+
+    def _reference(self, params, X, t, w, order, lr, parts):
+        """Mini-batch updates over the tokens X[order]: forward, loss, backward, optimizer step. Fills parts
+        (batches, 2) with each batch's data-loss sum (its weighted mean loss times its weight) and L2 term.
         Returns (the sum of the token losses, each before its update, weighted; correct tokens; updates)."""
         loss_sum, correct, b = 0.0, 0, self._batch_size
         for s in range(0, len(order), b):
             idx = order[s:s + b]
-            x, t, w = self.X[idx], self.t[idx], None if self.w is None else self.w[idx]
+            x, tb, wb = X[idx], t[idx], None if w is None else w[idx]
             z, tape = self.model.forward(x)
-            L, dz = self.loss.value_and_grad(z, t, w)
-            batch_len = len(idx) if w is None else float(w.sum())
+            L, dz = self.loss.value_and_grad(z, tb, wb)
+            batch_len = len(idx) if wb is None else float(wb.sum())
             penalty = self.optimizer.penalty(params) if batch_len > 0 else 0.0  # before the update, as L
-            loss_sum, correct = loss_sum + L * batch_len + penalty, correct + self.loss.correct(z, t)
+            parts[s // b] = L * batch_len, penalty
+            loss_sum, correct = loss_sum + L * batch_len + penalty, correct + self.loss.correct(z, tb)
             self.optimizer.step(params, self.model.backward(tape, dz), lr, batch_len)
         return loss_sum, correct, -(-len(order) // b)
 
     def _divergence_message(self, lr):  # the likely cause: the learning rate, or data far from unit scale
-        scale = float(max(np.abs(self.X).max(), np.abs(self.t).max() if self.model.task == "regression" else 0))
+        scale = float(max(abs(self.X).max(), np.abs(self.t).max() if self.model.task == "regression" else 0))
         data = f", or scale the data (its values reach {scale:.3g}; standardise them)" if scale > 100 else ""
         return (f"training diverged in epoch {self.epoch + 1}: the loss or the weights became NaN or infinite with "
                 f"learning rate {lr:g}; try a smaller learning rate{data} (the model keeps its last finite weights)")
 
     def _end_epoch(self):
-        loss_sum, correct, seen, weight = self._sums
+        correct, seen = self._sums
+        rows, weight, loss, penalty = (np.concatenate(c) for c in zip(*self._batches))
         self.epoch += 1
-        record = {"epoch": self.epoch, "loss": loss_sum / weight if weight > 0 else 0.0, "updates": self.updates,
-                  "lr": self.schedule(self.lr0, self.epoch - 1), "seconds": time.perf_counter() - self._t0}
+        total = float(weight.sum())
+        record = {"epoch": self.epoch, "loss": float((loss + penalty).sum()) / total if total > 0 else 0.0,
+                  "updates": self.updates, "lr": self.schedule(self.lr0, self.epoch - 1),
+                  "seconds": time.perf_counter() - self._t0, "batch_rows": rows, "batch_weight": weight,
+                  "batch_loss": loss, "batch_penalty": penalty}
         if self.model.task == "classification":
             record["accuracy"] = correct / seen
         if self.Xv is not None:
-            z = self.model.forward(self.Xv)[0]
+            z = np.concatenate([self.model.forward(X)[0] for _, X, *_ in row_blocks(self.Xv)])
             record["val_loss"] = self.loss.value_and_grad(z, self.tv)[0]
             record["val_accuracy"] = self.loss.correct(z, self.tv) / len(z) if "accuracy" in record else None
         self._order = None
@@ -277,14 +309,14 @@ class Trainer:
     def _split(self, X, t, w, validation, validation_data):
         """(X, t, w) for training and (Xv, tv) for validation: validation_data, or a random `validation` fraction."""
         if validation_data is not None:
-            return (X, t, w, *checks.data(self.model, validation_data, None, "validation"))
-        n_val = int(round(checks.number("validation fraction", validation) * len(X)))
-        if validation >= 1 or (validation > 0 and not 1 <= n_val < len(X)):
+            return (X, t, w, *checked_data(self.model, validation_data, None, "validation"))
+        n_val = int(round(checks.number("validation fraction", validation) * X.shape[0]))
+        if validation >= 1 or (validation > 0 and not 1 <= n_val < X.shape[0]):
             raise RelunetError(f"validation fraction must be in [0, 1) and leave tokens for training and "
-                               f"validation out of {len(X)}, got {validation!r}")
+                               f"validation out of {X.shape[0]}, got {validation!r}")
         if n_val == 0:
             return X, t, w, None, None
-        perm = self.rng.permutation(len(X))
+        perm = self.rng.permutation(X.shape[0])
         va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         return X[tr], t[tr], None if w is None else w[tr], X[va], t[va]
 

@@ -10,8 +10,9 @@ The engine's Trainer decides, in one function, whether to call them.
     supports(config)             this configuration has a kernel
     config_for(model, optimizer=None)
                                  the KernelConfig of an engine MLP (and optimizer), or None when no kernel runs it
-    train(config, params, state, X, T, order, batch_size, lr, sample_weight=None)
-                                 -> (loss_sum, correct, updates); params and state updated in place
+    train(config, params, state, X, T, order, batch_size, lr, sample_weight=None, batches=None)
+                                 -> (loss_sum, correct, updates); params and state updated in place, and
+                                 batches (updates, 2) with each batch's data-loss sum and L2 term
     forward(config, params, X, excitation=False)
                                  -> f, the loss's output (softmax, identity, sigmoid or exp), or z_L itself
 
@@ -216,7 +217,7 @@ def _state_buffers(config, layout, params, state):
     return flats, lists
 
 
-def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None):
+def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None, batches=None):
     """Train over the tokens X[order] in consecutive batches of `batch_size` (the last may be partial).
 
     Args:
@@ -224,6 +225,9 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
         X: (N, inputs) in the parameters' dtype. T: the engine's targets (MLP.encode_labels): (N,) class
             indices for cross-entropy and one-hot logistic (K > 1), else (N, K) numbers (0/1 for logistic).
         order: int64 token indices. sample_weight: (N,) or None.
+        batches: None, or a float64 array of shape (updates, 2), filled with each batch's two parts of loss_sum:
+            its data-loss sum (batch loss times batch length) and its L2 term (0 but with decay_scaling "batch").
+            A caller that weighs batches its own way (scikit-learn: by rows) needs them apart.
     Returns:
         (loss_sum, correct, updates): the sum over tokens of each token's loss measured before its update
         (batch loss times batch length; with decay_scaling "batch" plus scikit-learn's L2 term 0.5 wd |W|^2 for
@@ -255,15 +259,16 @@ def train(config, params, state, X, T, order, batch_size, lr, sample_weight=None
     ip = np.array([LOSSES[config.loss], OPTIMIZERS[config.optimizer], EPS_STYLES[config.eps_style],
                    DECAY_SCALINGS[config.decay_scaling], t, int(weighted), int(indices)], np.int64)
     slopes = layout.slopes.astype(dt)
+    parts = np.empty((-(-len(order) // batch_size), 2)) if batches is None else batches
     if batch_size == 1:
         loss_sum, correct, updates, t = k.train(P, S1, S2, layout.sizes, layout.woff, layout.boff, layout.uoff,
-                                                layout.acts, slopes, X, ti, tv, order, sw, fp, ip)
+                                                layout.acts, slopes, X, ti, tv, order, sw, fp, ip, parts)
     else:
         use_blas = _use_blas()
         with _blas_threads(layout.sizes, batch_size):
             loss_sum, correct, updates, t = k.train_batched(use_blas, P, S1, S2, layout.sizes, layout.woff,
                                                             layout.boff, layout.uoff, layout.acts, slopes, X, ti,
-                                                            tv, order, int(batch_size), sw, fp, ip)
+                                                            tv, order, int(batch_size), sw, fp, ip, parts)
     layout.unpack(P, params)
     for flat, arrays in zip((S1, S2), lists):
         layout.unpack(flat, arrays)

@@ -162,8 +162,9 @@ def _per_output_loss(loss, Z, D, o, K, y, tv, tok, scale, one, zero):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
-def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw, fp, ip):
+def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw, fp, ip, parts):
     """Per-sample training (batch size 1) over the tokens X[order]; returns (loss sum, correct, updates, t).
+    parts: (updates, 2) float64, filled with each batch's (data-loss sum, L2 term), the two parts of loss_sum.
 
     fp (float64): lr, momentum, beta1, beta2, eps, weight_decay. ip (int64): loss, optimizer, eps_style,
     decay_scaling (1 = "batch"), Adam's step count t before this call, 1 if sw holds sample weights, 1 if the
@@ -248,14 +249,16 @@ def train(P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, sw
             value, ok = _per_output_loss(loss, Z, D, oo, K, ti[r] if indices else -1, tv, r, one, one, zero)
             correct += ok
         if weighted:
-            loss_sum += value * w
+            value *= w
             if not w > 0.0:  # a token of weight 0 teaches nothing
                 for k in range(K):
                     D[U(oo + k)] = zero
-        else:
-            loss_sum += value
+        loss_sum += value
+        parts[q, 0] = value
+        parts[q, 1] = 0.0
         if decay_batch and fp[5] != 0.0 and w > 0.0:
-            loss_sum += 0.5 * fp[5] * _squares(P, woff, boff)
+            parts[q, 1] = 0.5 * fp[5] * _squares(P, woff, boff)
+            loss_sum += parts[q, 1]
         lr_wd = lr_wd0
         if decay_batch and weighted and w > 0.0:  # decay / batch_len, and batch_len is the token's weight
             cs[9] = fp[0] * fp[5] / w
@@ -518,7 +521,8 @@ def mm_nn(use_blas, D, W, E):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
-def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip):
+def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X, ti, tv, order, batch, sw, fp, ip,
+                  parts):
     """train() for batches of more than one token: each batch's forward and backward pass as matrix
     products (z = A W^T + b, dW = dZ^T A, dH = dZ W), then one optimizer step. Same arguments and result;
     use_blas picks BLAS (only when SciPy is installed) or the compiled loops for the products."""
@@ -621,8 +625,11 @@ def train_batched(use_blas, P, S1, S2, sizes, woff, boff, uoff, acts, slopes, X,
                 batch_loss += value
             correct += ok
         loss_sum += batch_loss
+        parts[updates, 0] = batch_loss
+        parts[updates, 1] = 0.0
         if decay_batch and fp[5] != 0.0 and (wsum > 0.0 or not weighted):
-            loss_sum += 0.5 * fp[5] * _squares(P, woff, boff)
+            parts[updates, 1] = 0.5 * fp[5] * _squares(P, woff, boff)
+            loss_sum += parts[updates, 1]
         for l in range(L - 1, -1, -1):
             n_i, n_o, wo, bo, uo = sizes[l], sizes[l + 1], woff[l], boff[l], uoff[l]
             D = Db[n * uo:n * (uo + n_o)].reshape(n, n_o)

@@ -1,8 +1,9 @@
 """What the two estimators share: scikit-learn's parameters, when a fit starts afresh, the initial weights,
 the epoch loop's learning rate and stop rules, and the weights seen as scikit-learn's coefs_/intercepts_.
 
-The updates themselves are relunet's: one Trainer run per epoch for the solvers 'sgd' and 'adam' (whole
-epochs: the Trainer's loss holds scikit-learn's L2 term; see _engine.py), SciPy's L-BFGS-B over relunet's loss_and_gradients for 'lbfgs' (see _lbfgs.py).
+The updates themselves are relunet's: one Trainer epoch per epoch for the solvers 'sgd' and 'adam' (the
+epoch loss from its per-batch sums; see _engine.py), SciPy's L-BFGS-B over relunet's loss_and_gradients for
+'lbfgs' (see _lbfgs.py). SciPy sparse input stays sparse and is densified a block of rows at a time.
 This module decides only what scikit-learn's MLP decides, in its order and with its words.
 """
 
@@ -11,6 +12,7 @@ from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -93,7 +95,7 @@ class ReLUNetBase(BaseEstimator):
         if first_pass:
             units = [X.shape[1]] + hidden + [self._network_outputs(Y)]
             self._initialize(Y, units, self.dtype or X.dtype, rs)
-            self.model_.box = bounding_box(X)  # for relunet's plots of the input space, kept in model files
+            self.model_.box = _box(X)  # for relunet's plots of the input space, kept in model files
             self.model_.training = {k: v for k, v in self.get_params().items()
                                     if isinstance(v, (str, int, float, bool, type(None)))}
             self.model_.training["hidden_layer_sizes"] = hidden
@@ -209,7 +211,7 @@ class ReLUNetBase(BaseEstimator):
         after drawing the initial weights, from the same random stream, and stratifies single-output
         classification only: these are MLPClassifier's rows."""
         stratify = Y if is_classifier(self) and Y.shape[1] == 1 else None
-        train, test = train_test_split(np.arange(len(X)), random_state=rs, test_size=self.validation_fraction,
+        train, test = train_test_split(np.arange(X.shape[0]), random_state=rs, test_size=self.validation_fraction,
                                        stratify=stratify)
         if len(test) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of "
@@ -294,10 +296,10 @@ class ReLUNetBase(BaseEstimator):
 
     # ----------------------------------------------------------------- prediction
     def _checked(self, X):
-        """New inputs after scikit-learn's checks, dense, in the network's dtype."""
+        """New inputs after scikit-learn's checks, in the network's dtype (SciPy sparse ones as CSR)."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        return np.asarray(_dense(X)).astype(self.model_.dtype, copy=False)
+        return _rows(X).astype(self.model_.dtype, copy=False)
 
     def _forward(self, X):
         """The network's output f = out_activation(z^(L)) for new inputs.  X: (N, features) -> (N, outputs)."""
@@ -358,6 +360,14 @@ def _assign_all(model, kind, arrays):
         _assign(model, kind, i, a)
 
 
-def _dense(X):
-    """relunet's engine is dense: SciPy sparse input is expanded (scikit-learn multiplies it sparse)."""
-    return X.toarray() if hasattr(X, "toarray") else X
+def _rows(X):
+    """SciPy sparse input stays sparse, as CSR (rows cheap to slice): the Trainer, the predictions and L-BFGS's
+    loss densify a block of rows at a time (scikit-learn multiplies it sparse), so memory is bounded by a block."""
+    return X.tocsr() if issparse(X) else np.asarray(X)
+
+
+def _box(X):
+    """bounding_box(X), from the columns' minima and maxima (without densifying sparse X)."""
+    if not issparse(X):
+        return bounding_box(X)
+    return bounding_box(np.vstack([X.min(axis=0).toarray(), X.max(axis=0).toarray()]))

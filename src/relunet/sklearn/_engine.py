@@ -8,6 +8,7 @@ cross-entropy, 0/1 or real numbers (N, K) for the other losses.
 import numpy as np
 
 from ..engine import loss_and_gradients as _loss_and_gradients
+from ..engine.blocks import issparse, row_blocks
 from ..engine.losses import LOSSES
 from ..engine.model import MLP
 from ..engine.optim import SGD, Adam, Momentum
@@ -51,27 +52,19 @@ def set_learning_rate(optimizer, old, new):
 
 
 def run_epoch(est, X, T, sample_weight, batch_size, lr):
-    """One epoch of relunet's Trainer over X in the given order; returns scikit-learn's epoch loss, the
-    sum over batches of rows * (batch loss + alpha/2 ||W||^2 / sum of the batch's weights), over N."""
+    """One epoch of relunet's Trainer over X in the given order (dense, or SciPy sparse: densified by the
+    Trainer a block of rows at a time); returns scikit-learn's epoch loss, the sum over batches of
+    rows * (batch loss + alpha/2 ||W||^2 / batch weight), over N, from the Trainer's per-batch sums."""
     model = est.model_
     trainer = Trainer(model, X, _trainer_targets(model, T), optimizer=est._optimizer, lr=lr,
                       batch_size=batch_size, shuffle=False, sample_weight=sample_weight)
     trainer.epoch = est.n_iter_  # the Trainer numbers this epoch as the estimator does (in a divergence too)
-    if sample_weight is None and not (model.loss == "mse" and est.n_outputs_ > 1 and est.alpha):
-        # The Trainer's epoch loss is scikit-learn's: with decay_scaling="batch" it holds the L2 term.
-        return reported_loss(est, trainer.run_epoch()["loss"])
-    # With sample weights scikit-learn weighs the batch losses by rows (the Trainer by weight); with several
-    # squared-error outputs it divides the data loss by K but not the L2 term: one batch at a time.
-    loss, n, total = LOSSES[model.loss](), X.shape[0], 0.0
-    for s in range(0, n, batch_size):
-        e = min(s + batch_size, n)
-        w = None if sample_weight is None else sample_weight[s:e]
-        with np.errstate(all="ignore"):
-            data = loss.value_and_grad(model.forward(X[s:e])[0], T[s:e], w)[0]
-        batch_len = e - s if w is None else float(w.sum())
-        total += (e - s) * (reported_loss(est, data) + est._optimizer.penalty(model.parameters()) / batch_len)
-        trainer.step(1)
-    return total / n
+    r = trainer.run_epoch()
+    # scikit-learn weighs each batch by its rows (the Trainer by its weight), and with several squared-error
+    # outputs divides the data loss by K but not the L2 term.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_batch = (reported_loss(est, r["batch_loss"]) + r["batch_penalty"]) / r["batch_weight"]
+    return float(r["batch_rows"] @ per_batch) / X.shape[0]
 
 
 def reported_loss(est, data_loss):
@@ -81,19 +74,34 @@ def reported_loss(est, data_loss):
 
 def mean_loss(est, X, T, sample_weight):
     """The (weighted) mean loss on held-out data, without the L2 term: relunet's validation loss."""
-    z = est.model_.decision_function(X)
+    z = decision(est, X)
     with np.errstate(all="ignore"):
         return reported_loss(est, LOSSES[est.model_.loss]().value_and_grad(z, T, sample_weight)[0])
 
 
 def loss_and_gradients(est, X, T, sample_weight):
-    """(mean loss, [dW1, db1, ...]) at the current weights, without the L2 term."""
-    return _loss_and_gradients(est.model_, X, T, sample_weight)
+    """(mean loss, [dW1, db1, ...]) at the current weights, without the L2 term; for sparse X the (weighted)
+    mean of the blocks' means, each block densified in turn."""
+    if not issparse(X):
+        return _loss_and_gradients(est.model_, X, T, sample_weight)
+    total, loss, grads = 0.0, 0.0, None
+    for s, block in row_blocks(X):
+        rows = slice(s, s + block.shape[0])
+        w = None if sample_weight is None else sample_weight[rows]
+        weight = block.shape[0] if w is None else float(w.sum())
+        if weight > 0:
+            mean, g = _loss_and_gradients(est.model_, block, T[rows], w)
+            loss += mean * weight
+            grads = [a * weight for a in g] if grads is None else [a + b * weight for a, b in zip(grads, g)]
+            total += weight
+    return loss / total, [g / total for g in grads]
 
 
 def decision(est, X):
-    """z^(L).  X: (N, features) -> (N, outputs)."""
-    return est.model_.decision_function(X)
+    """z^(L), for sparse X a block of rows at a time.  X: (N, features) -> (N, outputs)."""
+    if not issparse(X):
+        return est.model_.decision_function(X)
+    return np.concatenate([est.model_.decision_function(block) for _, block in row_blocks(X)])
 
 
 def output(est, X):

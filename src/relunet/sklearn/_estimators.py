@@ -18,7 +18,7 @@ from sklearn.utils.validation import validate_data
 
 from ..engine.errors import RelunetError
 from . import _engine
-from ._base import PARAMETER_CONSTRAINTS, ReLUNetBase, _dense
+from ._base import PARAMETER_CONSTRAINTS, ReLUNetBase, _rows
 
 
 def _stochastic(est):
@@ -173,7 +173,7 @@ class ReLUNetClassifier(ClassifierMixin, ReLUNetBase):
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
                                  f"'y' has {classes}.")
-        return _dense(X), self._label_binarizer.transform(y).astype(bool)
+        return _rows(X), self._label_binarizer.transform(y).astype(bool)
 
     def _weigh_classes(self, sample_weight, Y, incremental):
         if self.class_weight is None:
@@ -292,7 +292,7 @@ class ReLUNetRegressor(RegressorMixin, ReLUNetBase):
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
             raise RelunetError(f"loss='poisson' needs targets y >= 0, got {float(np.min(y))!r}")
-        return _dense(X), y.reshape(len(y), -1)
+        return _rows(X), y.reshape(len(y), -1)
 
     def _weigh_classes(self, sample_weight, Y, incremental):
         return sample_weight
