@@ -94,6 +94,7 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
       (the animation frame that paints the new point, drawn at once by the page with a pending look: what the
       user sees), "click_to_state_received_ms" (the server's state message arriving in the page: the round trip)
       and "click_to_state_painted_ms" (the animation frame that paints that state); "click_ms" is the last;
+      "click_to_sent_ms": until the page sent the click's add_point (the pointer-up's wait for the main thread);
     - "state_ms_per_click": the page's time handling the state messages during the clicks;
     - "main_thread_ms_per_s": the renderer's main thread while training (Chromium's Performance metrics): busy in
       all (canvas raster included), script, layout, style; "paints_per_s": paints of the main map, and repaints of
@@ -147,11 +148,17 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
         # clicks on the map while it trains: each adds a point
         box = page.evaluate("(() => { const r = window.relunetPlayground.view.canvas.getBoundingClientRect(); "
                             "return [r.left, r.top, r.width, r.height]; })()")
-        timings = {"echo": [], "reply": [], "painted": []}
+        timings = {"echo": [], "reply": [], "painted": [], "sent": []}
         page.evaluate("window.relunetPlayground.busy = {}")
+        # when the page sends the click's add_point: the pointer-up waited this long for the page's main thread
+        page.evaluate("""() => { const send = WebSocket.prototype.send;
+            WebSocket.prototype.send = function (data) {
+                const a = window.relunetPlayground;
+                if (typeof data === "string" && data.includes('"add_point"') && a.awaitClick) a.sentMs = performance.now() - a.clickT0;
+                return send.call(this, data); }; }""")
         for i in range(clicks):
             n = page.evaluate("window.relunetPlayground.state.points.length")
-            page.evaluate("(() => { const a = window.relunetPlayground; a.clickMs = a.echoMs = a.replyMs = 0; })()")
+            page.evaluate("(() => { const a = window.relunetPlayground; a.clickMs = a.echoMs = a.replyMs = a.sentMs = 0; })()")
             # (a page without local echo, or without the reply time, reports 0 for them)
             page.mouse.click(box[0] + box[2] * (0.3 + 0.1 * i), box[1] + box[3] * 0.5)
             page.wait_for_function(f"window.relunetPlayground.state.points.length === {n + 1} && "
@@ -159,7 +166,7 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
                                    "(window.relunetPlayground.echoMs > 0 || !window.relunetPlayground.pendingPoints)")
             page.wait_for_timeout(50)
             got = page.evaluate("(() => { const a = window.relunetPlayground; "
-                                "return [a.echoMs, a.replyMs, a.clickMs]; })()")
+                                "return [a.echoMs, a.replyMs, a.clickMs, a.sentMs]; })()")
             for key, v in zip(timings, got):
                 timings[key].append(round(v, 1))
         state_ms = page.evaluate("window.relunetPlayground.busy.state ?? 0")
@@ -171,6 +178,7 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
             "exact_overlays_per_s": (overlays or 0) / elapsed,
             "click_to_point_painted_ms": timings["echo"], "click_to_state_received_ms": timings["reply"],
             "click_to_state_painted_ms": timings["painted"], "click_ms": timings["painted"],
+            "click_to_sent_ms": timings["sent"],
             "click_ms_max": max(timings["painted"]) if clicks else None,
             "state_ms_per_click": round(state_ms / max(1, clicks), 1), "server_round_trip_ms": server,
             "seconds": elapsed, "sizes": list(sizes), "points": points, "batch_size": batch_size,
