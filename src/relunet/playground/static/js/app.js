@@ -37,7 +37,7 @@ export function mount(root, transport, options = {}) {
   const curves = new Curves($("curve-loss"), $("curve-acc"));
   const thumbs = new Thumbs($("thumbs"), app);
   const anim = new StepAnimation(view, { box: $("step-anim"), play: $("anim-play"), scale: $("anim-scale"),
-    scaleV: $("anim-scale-v"), t: $("anim-t"), out: $("anim-out") });
+    scaleV: $("anim-scale-v"), t: $("anim-t"), out: $("anim-out") }, send);
   app.view = view; app.anim = anim;
   function send(msg) {
     const text = JSON.stringify(msg);
@@ -81,6 +81,7 @@ export function mount(root, transport, options = {}) {
       case "weights": for (const p of PANELS) if (p.onWeights) p.onWeights(m, ctx); app.lastWeights = m; view.hinges = m.hinges; graph.update(m, app.state?.config.task); view.draw(); break;
       case "hidden": app.hiddenMsg = m; drawHidden($("hidden"), m, app.state?.points || [], app.state?.config.task); break;
       case "trace": applyTrace(m); break;
+      case "step_geometry": anim.onGeometry(m); break;
       case "lecture": applyLecture(m); break;
       case "error": showError(m.message); app.pendingPoints = []; view.draw(); break;
       case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
@@ -130,10 +131,10 @@ export function mount(root, transport, options = {}) {
     const p = PANELS.find(q => q.name === mode);
     if (!p) return;
     setMode("add");
+    if (p.lecture && p.lecture(ctx) === true) return;    // the panel brought what it needs into view itself
     const el = root.querySelector(`[data-panel="${mode}"]`);
     el.style.scrollMarginTop = root.querySelector(".topbar").offsetHeight + 8 + "px";
     el.scrollIntoView({ block: "start", behavior: "smooth" });
-    if (p.lecture) p.lecture(ctx);
   }
   $("lecture-undo").onclick = () => send({ type: "undo" });
 
@@ -708,8 +709,8 @@ export function mount(root, transport, options = {}) {
     const el = doc.createElement("div");
     el.className = "panel ext-panel"; el.dataset.panel = p.name;
     if (p.title) { const h = doc.createElement("h2"); h.textContent = p.title; el.appendChild(h); }
-    const col = { left: ".col-left", main: ".col-main", right: ".col-right" }[p.place || "right"];
-    root.querySelector(col).appendChild(el);
+    if (p.place === "under-map") root.querySelector(".mainview").after(el);
+    else root.querySelector({ left: ".col-left", main: ".col-main", right: ".col-right" }[p.place || "right"]).appendChild(el);
     if (p.mount) p.mount(el, ctx);
   }
   app.ctx = ctx;
