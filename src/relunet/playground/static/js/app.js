@@ -627,7 +627,16 @@ export function mount(root, transport, options = {}) {
     sendCompare();
   };
   for (const id of ["cmp-net", "cmp-optimizer", "cmp-lr", "cmp-batch_size"]) $(id).addEventListener("change", () => { if ($("cmp-on").checked) sendCompare(); });
-  const preset = changes => { $("cmp-on").checked = true; $("cmp-on").onchange(); sendCompare(changes); };
+  // Each preset compares A with one change: B is a copy of A's settings with that change, whatever B was before
+  // (otherwise "B = batch 32" after "B = linear" would compare a 2-4-2 net at batch 1 with a linear one at batch 32).
+  const preset = change => {
+    const c = app.state?.config;
+    $("cmp-on").checked = true;
+    if (!c) { sendCompare(change); return; }
+    const a = { layers: c.layers.map(l => ({ units: l.units, activation: l.activation })), optimizer: c.optimizer,
+      lr: c.lr, batch_size: c.batch_size };
+    sendCompare({ ...a, ...change });
+  };
   $("cmp-preset-linear").onclick = () => preset({ layers: [] });
   $("cmp-preset-batch").onclick = () => preset({ batch_size: 32 });
   $("cmp-preset-lr").onclick = () => preset({ lr: Math.min(10, (app.state?.config.lr || 0.1) * 10) });
