@@ -70,3 +70,28 @@ def test_each_compare_preset_is_A_with_one_change(page):
     assert "B: 2–4–2, sgd, lr 1, batch 1" in wait_for(page, f"{title_b}.includes('lr 1,') && {title_b}",
                                                      "B at ten times the learning rate")
     assert (page.input_value("#cmp-net"), page.input_value("#cmp-batch_size")) == ("4", "1")
+
+
+def type_into(page, selector, text):
+    page.click(selector)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def test_a_number_box_says_what_is_wrong_under_its_own_label(page):
+    """Typing "abc" as Points answered "n: input should be greater than or equal to 1" (an empty value was sent)."""
+    page.evaluate("document.querySelectorAll('.relunet-app details').forEach(d => { d.open = true; })")
+    type_into(page, "#n", "abc")
+    assert wait_for(page, "document.getElementById('toast').textContent", "a message") == \
+        "Points: not a number; it stays 90."
+    assert page.input_value("#n") == "90"
+    type_into(page, "#batch_size", "e")
+    assert wait_for(page, "document.getElementById('toast').textContent.startsWith('Batch') && "
+                          "document.getElementById('toast').textContent", "a message") == \
+        "Batch size: not a number; it stays 1."
+    type_into(page, "#lr", "-1")     # a number out of range: the server's reason, named as the page names the box
+    toast = wait_for(page, "document.getElementById('toast').textContent.startsWith('Learning') && "
+                           "document.getElementById('toast').textContent", "the server's reason")
+    assert toast == "Learning rate: input should be greater than 0"
+    assert page.evaluate(f"{APP}.state.config.lr") == 0.1
