@@ -95,3 +95,17 @@ def test_a_number_box_says_what_is_wrong_under_its_own_label(page):
                            "document.getElementById('toast').textContent", "the server's reason")
     assert toast == "Learning rate: input should be greater than 0"
     assert page.evaluate(f"{APP}.state.config.lr") == 0.1
+
+
+def test_a_tokens_trace_fits_the_panel_beside_the_map(page):
+    """The backward table of a 2-4-2 net's token was wider than the panel: dL/dW2's last column and the ends of
+    dL/dh1 and dL/dz1 were cut at its edge (the scroll bar sat at the far end of the long trace)."""
+    lecture_step(page, 3, "[4]")
+    x, y = page.evaluate(f"""(() => {{ const v = {APP}.view, r = v.canvas.getBoundingClientRect(),
+        [p, q] = v.toPx(0.6, 0.45); return [r.left + p, r.top + q]; }})()""")
+    page.mouse.click(x, y)
+    wait_for(page, "document.getElementById('trace').textContent.includes('dL/dW1')", "the trace")
+    trace, panel = page.evaluate("""['trace', 'trace-panel'].map(id => {
+        const e = document.getElementById(id); return [e.scrollWidth, e.clientWidth]; })""")
+    assert trace[0] <= trace[1], f"the trace is {trace[0]} px wide in a {trace[1]} px panel"
+    assert panel[0] <= panel[1]
