@@ -95,6 +95,13 @@ def test_a_number_box_says_what_is_wrong_under_its_own_label(page):
                            "document.getElementById('toast').textContent", "the server's reason")
     assert toast == "Learning rate: input should be greater than 0"
     assert page.evaluate(f"{APP}.state.config.lr") == 0.1
+    page.click("#cmp-preset-lr")     # run B's learning rate box too (it was emptied without a word)
+    wait_for(page, "document.getElementById('cmp-lr').value === '1'", "B's learning rate")
+    type_into(page, "#cmp-lr", "e")
+    assert wait_for(page, "document.getElementById('toast').textContent.startsWith('Learning rate: not') && "
+                          "document.getElementById('toast').textContent", "a message") == \
+        "Learning rate: not a number; it stays 1."
+    assert page.input_value("#cmp-lr") == "1"
 
 
 def test_a_tokens_trace_fits_the_panel_beside_the_map(page):

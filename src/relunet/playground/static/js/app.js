@@ -647,7 +647,11 @@ export function mount(root, transport, options = {}) {
     }
     sendCompare();
   };
-  for (const id of ["cmp-net", "cmp-optimizer", "cmp-lr", "cmp-batch_size"]) $(id).addEventListener("change", () => { if ($("cmp-on").checked) sendCompare(); });
+  for (const id of ["cmp-net", "cmp-optimizer", "cmp-lr", "cmp-batch_size"]) $(id).addEventListener("change", e => {
+    const kept = app.compare?.settings[id.slice(4)] ?? "";
+    if ((id === "cmp-lr" || id === "cmp-batch_size") && notANumber(e, kept)) return;
+    if ($("cmp-on").checked) sendCompare();
+  });
   // Each preset compares A with one change: B is a copy of A's settings with that change, whatever B was before
   // (otherwise "B = batch 32" after "B = linear" would compare a 2-4-2 net at batch 1 with a linear one at batch 32).
   const preset = change => {
