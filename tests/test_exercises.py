@@ -24,10 +24,15 @@ def test_every_reference_passes_and_exact_classes_match_the_forward_pass(name):
         np.testing.assert_allclose(res.margin, z[np.arange(len(y)), y] - z[np.arange(len(y)), 1 - y], atol=1e-9)
 
 
-def test_six_exercises_of_rising_difficulty():
-    assert list(E.EXERCISES) == ["lecture", "xor", "triangle", "circle", "moons", "spiral"]
-    assert [E.get(n).kind for n in ("lecture", "triangle")] == ["points", "region"]
+def test_eight_exercises_of_rising_difficulty():
+    assert list(E.EXERCISES) == ["lecture", "xor", "triangle", "circle", "islands", "lshape", "moons", "spiral"]
+    assert [E.get(n).kind for n in ("lecture", "triangle", "islands", "lshape")] == ["points", "region", "region",
+                                                                                      "region"]
+    assert [len(E.get(n).polygons) for n in ("triangle", "islands", "lshape")] == [1, 2, 2]
     assert E.get("spiral").reference().sizes[1] > E.get("moons").reference().sizes[1]
+    doc = json.loads(json.dumps(E.get("islands").to_json()))
+    assert "polygon" not in doc and doc["polygons"] == [P.tolist() for P in E.ISLANDS]
+    assert E.get("xor").to_json()["polygons"] == []
 
 
 def test_region_mismatch_is_the_hand_worked_area():
@@ -42,21 +47,59 @@ def test_region_mismatch_is_the_hand_worked_area():
     assert not res.passed and "differs from the target" in res.reasons[0]
 
 
-def test_region_mismatch_agrees_with_a_fine_grid():
-    ex = E.get("triangle")
-    model = ex.reference()
-    model.linears[0].b[:] += [0.05, -0.03, 0.02]  # move the hinge lines off the edges
-    res = E.check(ex, model)
-    n = 1200
+@pytest.mark.parametrize("name, box_area, missed, below", [
+    # two islands in [-1, 1] x [-1, 1.2]: the square [-0.5, 0.5] x [-0.8, 0.2] (area 1) has 0.8 below x2 = 0
+    # and 0.2 above it; the triangle (area 0.75 * 0.6 / 2 = 0.225) lies above x2 = 0.4, wholly missed.
+    ("islands", 2.0, 0.2 + 0.225, 0.8),
+    # the L in [-1, 1]^2: the bar [-0.8, 0.8] x [-0.8, -0.2] (0.96) lies below x2 = 0, the column
+    # [-0.8, -0.2] x [-0.2, 0.8] (0.6) has 0.6 * 0.2 = 0.12 below it and 0.48 above.
+    ("lshape", 2.0, 0.48, 0.96 + 0.12),
+])
+def test_region_mismatch_of_a_half_plane_is_the_hand_worked_area(name, box_area, missed, below):
+    """class 1 = {x2 < 0}: missed = the target above x2 = 0, extra = the box's lower half outside it."""
+    model = E.two_layer([[0.0, -1.0]], [1.0], [1.0], -1.0)       # s = -x2 up to x2 = 1, then -1
+    res = E.check(name, model)
+    assert res.target_area == pytest.approx(missed + below, abs=1e-12)
+    assert sum(E.polygon_area(p) for p in res.missed) == pytest.approx(missed, abs=1e-12)
+    assert sum(E.polygon_area(p) for p in res.extra) == pytest.approx(box_area - below, abs=1e-12)
+    assert res.mismatch_area == pytest.approx(missed + box_area - below, abs=1e-12)
+    assert not res.passed
+
+
+def _grid_mismatch(ex, model, n):
+    """The mismatch area estimated on an n x n grid of cell centres."""
     x0, x1, y0, y1 = ex.box
     xs = np.linspace(x0, x1, n, endpoint=False) + (x1 - x0) / (2 * n)
     gx, gy = np.meshgrid(xs, np.linspace(y0, y1, n, endpoint=False) + (y1 - y0) / (2 * n))
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    a, b = E._halfplanes(ex.polygon)
-    target = np.all(pts @ a.T + b > 0, axis=1)
-    grid = np.mean(model.predict(pts).astype(bool) != target) * (x1 - x0) * (y1 - y0)
-    assert res.mismatch_area == pytest.approx(grid, rel=0.02)
+    return np.mean(model.predict(pts).astype(bool) != ex.inside(pts)) * (x1 - x0) * (y1 - y0)
+
+
+@pytest.mark.parametrize("name", ["triangle", "islands", "lshape"])
+def test_region_mismatch_agrees_with_a_fine_grid(name):
+    ex = E.get(name)
+    model = ex.reference()
+    W1, b1 = model.linears[0].W, model.linears[0].b
+    shift = np.where(np.arange(len(b1)) % 2, -0.04, 0.05)
+    b1 += shift * np.linalg.norm(W1, axis=1)               # move every hinge line off its edge by 0.04-0.05
+    res = E.check(ex, model)
+    assert res.mismatch_area == pytest.approx(_grid_mismatch(ex, model, 1200), rel=0.02)
     assert res.mismatch_area > res.allowed_area and not res.passed
+
+
+def test_pieces_are_checked_and_the_outline_leaves_out_seams():
+    ref = E.get("triangle").make_reference
+    for pieces, why in [(([[0, 0], [0, 1], [1, 0]],), "counter-clockwise"),                 # clockwise
+                        (([[0, 0], [1, 0], [0.2, 0.2], [0, 1]],), "convex"),
+                        (([[0, 0], [1, 0], [0, 1]], [[0.2, 0.2], [1, 0.2], [0.2, 1]]), "pieces 0 and 1 of the target overlap")]:
+        with pytest.raises(RelunetError, match=why):
+            E.Exercise("bad", "t", "t", (-1, 1, -1, 1), 3, ref, polygons=pieces)
+    # the L's boundary: its six sides (6.4 long), none on the seam x2 = -0.2, -0.8 < x1 < -0.2
+    out = E.get("lshape").outline()
+    assert np.linalg.norm(out[:, 1] - out[:, 0], axis=1).sum() == pytest.approx(6.4, abs=1e-12)
+    mid = out.mean(axis=1)
+    assert not np.any((np.abs(mid[:, 1] + 0.2) < 1e-12) & (mid[:, 0] < -0.2))
+    assert len(E.get("islands").outline()) == 7                # nothing shared: every edge of both pieces
 
 
 def test_wrong_solutions_fail_with_reasons():
@@ -118,38 +161,17 @@ def test_exercise_command_line(run_cli, tmp_path, capsys):
     assert r.returncode == 0 and doc["passed"] and doc["wrong"] == 0 and doc["hidden"] == 4
     # the rest in-process (same main() as the console script)
     assert main(["exercise", "list"]) == 0
-    assert capsys.readouterr().out.splitlines()[0].startswith("1. lecture")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 8 and lines[0].startswith("1. lecture") and lines[4].startswith("5. islands")
+    assert "(region, at most 6 hidden units)" in lines[5]
+    assert main(["exercise", "reference", "lshape", "--out", str(tmp_path / "l.npz")]) == 0
+    capsys.readouterr()
+    assert main(["exercise", "check", "lshape", "--model", str(tmp_path / "l.npz")]) == 0
+    assert capsys.readouterr().out.startswith("lshape: PASS")
     assert main(["exercise", "check", "xor", "--model", str(tmp_path / "m.npz")]) == 1
     assert "xor: FAIL" in capsys.readouterr().out
     assert main(["exercise", "check", "moon", "--model", str(tmp_path / "m.npz")]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "relunet: error: unknown exercise 'moon'; choose one of: lecture, xor, triangle, circle, moons, spiral"]
+        "relunet: error: unknown exercise 'moon'; choose one of: lecture, xor, triangle, circle, islands, lshape, "
+        "moons, spiral"]
 
-
-def test_playground_exercise_messages():
-    from relunet.playground.driver import respond
-    from relunet.playground.session import Session
-
-    s = Session()
-    [r] = respond(s, {"type": "exercise_open", "name": "triangle"})
-    assert r["exercise"]["kind"] == "region" and not r["result"]["passed"] and len(r["weights"]["W1"]) == 2
-    [r] = respond(s, {"type": "exercise_reference"})
-    assert r["result"]["passed"] and r["result"]["mismatch_area"] < 0.02 * 1.12
-    ref = E.get("triangle").reference()
-    # the tinted class-1 cells cover the triangle's area plus the mismatch (the reference only grows it)
-    assert sum(E.polygon_area(p) for p in r["cells"]) == pytest.approx(1.12 + r["result"]["mismatch_area"])
-    [r] = respond(s, {"type": "exercise_hinge", "unit": 0, "w": [0.0, 2.0], "b": 0.5})
-    assert r["weights"]["W1"][0] == [0.0, 2.0] and r["weights"]["b1"][0] == 0.5 and not r["result"]["passed"]
-    assert r["weights"]["W1"][1:] == ref.linears[0].W[1:].tolist()
-    [r] = respond(s, {"type": "exercise_solve"})
-    assert max(abs(v) for row in r["weights"]["W2"] for v in row + r["weights"]["b2"]) == pytest.approx(10)
-    err = respond(s, {"type": "exercise_units", "count": 4})
-    assert err[0] == {"type": "error", "message": "exercise 'triangle' allows at most 3 hidden units"}
-    err = respond(s, {"type": "exercise_hinge", "unit": 0, "w": [1.0, float("nan")], "b": 0.0})
-    assert err[0]["type"] == "error" and "finite" in err[0]["message"]
-    net = {"W1": [[1.0, 0.0]], "b1": [0.0, 1.0], "W2": [[0.0], [1.0]], "b2": [0.0, 0.0]}
-    err = respond(s, {"type": "exercise_open", "name": "xor", "net": net})
-    assert err[0]["type"] == "error" and "shapes do not match" in err[0]["message"]
-    net["b1"] = [0.0]
-    [r] = respond(s, {"type": "exercise_open", "name": "xor", "net": net})
-    assert r["weights"]["W1"] == [[1.0, 0.0]] and r["result"]["hidden"] == 1

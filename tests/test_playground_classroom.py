@@ -58,7 +58,7 @@ def test_lecture_steps_and_undo_restore_the_page_exactly():
 
 
 def test_the_last_step_is_the_quiz_and_undo_leaves_it():
-    """Step 5 opens the Exercises panel (its mode names the panel) on step 2's fresh network; Undo: step 4."""
+    """Step 5 opens the lecture's exercise on the page (its data, a [2, 2, 2] network to build); Undo: step 4."""
     s = Session(default_config())
     info = s.handle(msg(type="lecture"))[0]
     assert len(info["steps"]) == 5 and [st["mode"] for st in info["steps"]] == ["add", "add", "trace", "add", "exercises"]
@@ -68,8 +68,10 @@ def test_the_last_step_is_the_quiz_and_undo_leaves_it():
     step4 = [w.copy() for w in s.model.get_weights()]
     replies = s.handle(msg(type="lecture", step=5))
     assert replies[1]["current"] == 5 and s.config == step_config(5) and s.config.task == "classification"
-    fresh = relunet.MLP([2, 4, 2], seed=0)
-    assert all(np.array_equal(a, b) for a, b in zip(s.model.get_weights(), fresh.get_weights()))
+    assert replies[2]["type"] == "exercise" and replies[2]["exercise"]["name"] == "lecture"
+    X, y = relunet.make_dataset("lecture", 90, 0.12, seed=0)
+    np.testing.assert_array_equal(s.X, X)
+    assert s.model.sizes == [2, 2, 2] and not s.model.linears[1].W.any()    # hinge lines to place, W2 to set
     replies = s.handle(msg(type="undo"))
     assert replies[1]["current"] == 4 and s.config == step_config(4) and s.updates == 5
     assert all(np.array_equal(a, b) for a, b in zip(s.model.get_weights(), step4))

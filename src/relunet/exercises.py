@@ -3,16 +3,18 @@
 Each exercise is a target, limits and a reference solution:
 
 - a *points* target: tokens (x, y) that the network must classify, every one of them correctly;
-- a *region* target: a convex polygon that the region predicted as class 1 must reproduce (class 0
-  everywhere else in the exercise's box), up to an allowed mismatch area;
+- a *region* target: a polygonal region that the region predicted as class 1 must reproduce (class 0
+  everywhere else in the exercise's box), up to an allowed mismatch area. The region is a union of
+  convex polygons with disjoint interiors ("pieces"): it may be non-convex, and it may sit in several
+  places, as the lecture's class 0 does;
 - limits: the most hidden units the network may have;
 - a reference: a two-layer network written out by hand (its hinge lines w_j x + b_j = 0 and output
   weights), which passes.
 
 ``check(exercise, model)`` grades with relunet.pwl, never by sampling a grid: the network's exact
 linear regions in the box give each token's affine map z = A x + c, so its class is argmax z exactly
-(a token on a tie counts as wrong); for a region target, the exact cells of class 1 are clipped
-against the target polygon and the mismatch is an exact polygon area.
+(a token on a tie counts as wrong); for a region target, the exact cells of each class are clipped
+against each piece of the target and the mismatch is an exact polygon area.
 
 All exercises have two classes. Their reference networks output z = (0, s(x)) with the score
 s(x) = sum_j v_j h_j + c: class 1 where s > 0, so the reference reads as one weighted sum of hinges.
@@ -36,8 +38,9 @@ class Exercise:
 
     name: registry key; title and text: what to do, in the lecture's words; box [x0, x1, y0, y1]: where
     the network is graded; max_hidden: the most hidden units allowed. A points target has
-    ``make_points() -> (X (N, 2), y (N,))``; a region target has ``polygon`` (n, 2), convex and
-    counter-clockwise, for class 1, and ``tolerance``: the allowed mismatch as a fraction of its area.
+    ``make_points() -> (X (N, 2), y (N,))``; a region target has ``polygons``, its pieces for class 1: a
+    tuple of (n, 2) arrays, each convex and counter-clockwise, with disjoint interiors (they may share
+    edges), and ``tolerance``: the allowed mismatch as a fraction of the region's area.
     ``make_reference() -> MLP`` builds the hand-made solution.
     """
 
@@ -48,13 +51,47 @@ class Exercise:
     max_hidden: int
     make_reference: object
     make_points: object = None
-    polygon: np.ndarray = field(default=None, repr=False)
+    polygons: tuple = field(default=(), repr=False)
     tolerance: float = 0.0
     hint: str = ""
 
+    def __post_init__(self):
+        pieces = tuple(np.asarray(P, np.float64).reshape(-1, 2) for P in self.polygons)
+        object.__setattr__(self, "polygons", pieces)
+        _check_pieces(self.name, pieces)
+
     @property
     def kind(self):
-        return "region" if self.polygon is not None else "points"
+        return "region" if self.polygons else "points"
+
+    @property
+    def area(self):
+        """The target region's area (the sum of its pieces'); 0 for a points target."""
+        return float(sum(polygon_area(P) for P in self.polygons))
+
+    def inside(self, X):
+        """(N,) bool: the tokens X (N, 2) strictly inside a piece of the target region."""
+        X = np.asarray(X, np.float64).reshape(-1, 2)
+        hit = np.zeros(len(X), bool)
+        for P in self.polygons:
+            a, b = _halfplanes(P)
+            hit |= np.all(X @ a.T + b > 0, axis=1)
+        return hit
+
+    def outline(self):
+        """The boundary of the target region as segments (S, 2, 2): the pieces' edges without the parts two
+        pieces share (an L made of two rectangles is drawn without the seam between them)."""
+        edges = [(p, q) for P in self.polygons for p, q in zip(P, np.roll(P, -1, axis=0))]
+        out = []
+        for i, (p, q) in enumerate(edges):
+            d = q - p
+            keep = [(0.0, 1.0)]                       # the parts of p + u (q - p), 0 <= u <= 1, not shared
+            for j, (r, s) in enumerate(edges):
+                if j != i and _opposite_on_line(p, q, r, s):
+                    lo, hi = sorted([float((r - p) @ d / (d @ d)), float((s - p) @ d / (d @ d))])
+                    keep = _subtract(keep, lo, hi)
+            out += [[p + a * d, p + b * d] for a, b in keep]
+        return np.array(out, np.float64).reshape(-1, 2, 2)
 
     def points(self):
         """The target tokens (X, y); for a region target, none."""
@@ -73,7 +110,7 @@ class Exercise:
         X, y = self.points()
         return {"name": self.name, "title": self.title, "text": self.text, "hint": self.hint, "kind": self.kind,
                 "box": list(self.box), "max_hidden": self.max_hidden, "points": X.tolist(), "labels": y.tolist(),
-                "polygon": None if self.polygon is None else np.asarray(self.polygon).tolist(),
+                "polygons": [P.tolist() for P in self.polygons], "outline": self.outline().tolist(),
                 "tolerance": self.tolerance}
 
 
@@ -85,9 +122,9 @@ class Result:
     hidden units (limit max_hidden); used: those that change the prediction somewhere in the box;
     regions: its linear regions in the box. Points target: predicted (N,) classes, correct (N,) bool,
     margin (N,) z_y - max_{k != y} z_k (exact, from each token's region). Region target: the exact
-    areas of the polygon, of the mismatch (the symmetric difference inside the box), its parts
+    areas of the target region, of the mismatch (the symmetric difference inside the box), its parts
     ``missed`` (target not predicted as class 1) and ``extra`` (class 1 outside the target) as lists of
-    convex polygons. boundary: the exact decision boundary (relunet.pwl.Boundary).
+    convex polygons with disjoint interiors. boundary: the exact decision boundary (relunet.pwl.Boundary).
     """
 
     exercise: str
@@ -173,10 +210,8 @@ def check(exercise, model):
             reasons.append(f"{len(bad)} of {len(y)} tokens are not classified correctly (e.g. {first})")
     else:
         cells = class_cells(part, bnd)
-        target = np.asarray(ex.polygon, np.float64)
-        res.target_area = polygon_area(target)
-        res.missed = [p for p in intersect_convex([c for k, c in cells if k != 1], target)]
-        res.extra = [p for p in intersect_convex([c for k, c in cells if k == 1], None, outside=target)]
+        res.target_area = ex.area
+        res.missed, res.extra = region_mismatch(cells, ex.polygons)
         res.mismatch_area = float(sum(polygon_area(p) for p in res.missed + res.extra))
         res.allowed_area = ex.tolerance * res.target_area
         if res.mismatch_area > res.allowed_area:
@@ -198,6 +233,52 @@ def _check_model(ex, model):
     if [int(c) for c in model.classes] != [0, 1]:
         raise RelunetError(f"exercise {ex.name!r} has classes 0 and 1; this model's classes are "
                            f"{model.classes.tolist()}")
+
+
+def _check_pieces(name, pieces):
+    """A region target's pieces: convex, counter-clockwise, with disjoint interiors (RelunetError otherwise)."""
+    for k, P in enumerate(pieces):
+        e = np.roll(P, -1, axis=0) - P
+        turns = e[:, 0] * np.roll(e[:, 1], -1) - e[:, 1] * np.roll(e[:, 0], -1)
+        if len(P) < 3 or np.any(turns <= 0) or not np.isfinite(P).all():
+            raise RelunetError(f"exercise {name!r}: piece {k} of the target must be a convex polygon with its "
+                               "corners in counter-clockwise order")
+    for k, P in enumerate(pieces):
+        for j in range(k):
+            if sum(polygon_area(c) for c in intersect_convex([P], pieces[j])) > 1e-12 * polygon_area(P):
+                raise RelunetError(f"exercise {name!r}: pieces {j} and {k} of the target overlap")
+
+
+def _opposite_on_line(p, q, r, s):
+    """Do the edges p -> q and r -> s lie on one line, running opposite ways (as a seam of two pieces)?"""
+    d = q - p
+    tol = 1e-12 * float(d @ d)
+    on = abs(d[0] * (r - p)[1] - d[1] * (r - p)[0]) <= tol and abs(d[0] * (s - p)[1] - d[1] * (s - p)[0]) <= tol
+    return on and float((s - r) @ d) < 0
+
+
+def _subtract(intervals, lo, hi):
+    """The parts of the disjoint intervals [(a, b), ...] outside (lo, hi)."""
+    out = []
+    for a, b in intervals:
+        out += [(x, y) for x, y in ((a, min(b, lo)), (max(a, hi), b)) if y > x + 1e-12]
+    return out
+
+
+def region_mismatch(cells, pieces):
+    """(missed, extra): the parts of the target (pieces with disjoint interiors) predicted as another class or
+    no class, and the parts of class 1 outside every piece; convex polygons, from the exact class cells
+    [(class, polygon), ...].
+
+    Clipping a cell by each piece gives what of it lies in the target; outside the union is what is left
+    after taking away each piece in turn (intersect_convex(..., outside=piece)), again convex parts.
+    """
+    other = [c for k, c in cells if k != 1]
+    missed = [p for P in pieces for p in intersect_convex(other, P)]
+    extra = [c for k, c in cells if k == 1]
+    for P in pieces:
+        extra = intersect_convex(extra, None, outside=P)
+    return missed, extra
 
 
 def exact_logits(part, X):
@@ -332,19 +413,26 @@ def hinge_through(p, q, scale=1.0):
     return w, -float(w @ p)
 
 
+def outside_edges(vertices, scale=1.0):
+    """Hidden units h_j = ReLU(scale * distance outside edge j) of a counter-clockwise convex polygon:
+    (W (m, 2), b (m,)) with w_j . x + b_j = -scale * (distance inside edge j)."""
+    W, b = [], []
+    P = np.asarray(vertices, np.float64)
+    for p, q in zip(P, np.roll(P, -1, axis=0)):
+        w, c = hinge_through(p, q, scale)
+        W.append(-w)
+        b.append(-c)
+    return W, b
+
+
 def inside_polygon(vertices, eps):
     """A network whose class 1 is a counter-clockwise convex polygon, grown by at most about eps.
 
     Unit j is the distance outside edge j: h_j = ReLU(-(distance inside edge j)); the score
     s = eps - sum_j h_j is eps inside the polygon and falls off outside it.
     """
-    P = np.asarray(vertices, np.float64)
-    W, b = [], []
-    for p, q in zip(P, np.roll(P, -1, axis=0)):
-        w, c = hinge_through(p, q)
-        W.append(-w)
-        b.append(-c)
-    return two_layer(W, b, -np.ones(len(P)), eps)
+    W, b = outside_edges(vertices)
+    return two_layer(W, b, -np.ones(len(W)), eps)
 
 
 # ============================================================================ solving the output layer
@@ -397,28 +485,26 @@ def _logistic_loss(F, y, theta, reg):
 
 def fit_tokens(exercise):
     """Tokens to solve the output weights on: the target tokens, or for a region target a grid over the
-    box labelled by the polygon plus tokens just inside and just outside every edge (so the fit puts the
-    boundary on the edges, not half way to the nearest grid point)."""
+    box labelled by the region plus tokens just inside and just outside every edge of every piece (so the
+    fit puts the boundary on the edges, not half way to the nearest grid point). A token beside a seam
+    between two pieces is inside the region on both sides, and is labelled so."""
     ex = get(exercise) if isinstance(exercise, str) else exercise
     if ex.kind == "points":
         return ex.points()
     x0, x1, y0, y1 = ex.box
     g = np.stack(np.meshgrid(np.linspace(x0, x1, 41), np.linspace(y0, y1, 41)), -1).reshape(-1, 2)
-    P = np.asarray(ex.polygon, np.float64)
-    a, b = _halfplanes(P)
-    norm = np.linalg.norm(a, axis=1)
     delta = 0.002 * max(x1 - x0, y1 - y0)
-    dist = (g @ a.T + b) / norm                      # signed distance inside each edge's line
-    g = g[np.abs(dist).min(axis=1) > 2 * delta]      # grid points on an edge would belong to neither side
-    inside = np.all(g @ a.T + b > 0, axis=1)
-    X, y = [g], [inside.astype(np.int64)]
     t = np.linspace(0.02, 0.98, 25)
-    for k, (p, q) in enumerate(zip(P, np.roll(P, -1, axis=0))):
-        on = p + t[:, None] * (q - p)
-        nrm = a[k] / norm[k]
-        X += [on + delta * nrm, on - delta * nrm]
-        y += [np.ones(len(t), np.int64), np.zeros(len(t), np.int64)]
-    return np.vstack(X), np.concatenate(y)
+    X = []
+    for P in ex.polygons:
+        a, b = _halfplanes(P)
+        norm = np.linalg.norm(a, axis=1)
+        g = g[np.abs((g @ a.T + b) / norm).min(axis=1) > 2 * delta]   # grid points on an edge: neither side
+        for k, (p, q) in enumerate(zip(P, np.roll(P, -1, axis=0))):
+            on = p + t[:, None] * (q - p)
+            X += [on + delta * a[k] / norm[k], on - delta * a[k] / norm[k]]
+    X = np.vstack([g, *X])
+    return X, ex.inside(X).astype(np.int64)
 
 
 # ============================================================================ the exercises
@@ -448,6 +534,49 @@ TRIANGLE = np.array([[-0.8, -0.6], [0.8, -0.6], [0.0, 0.8]])
 
 def _triangle_reference():
     return inside_polygon(TRIANGLE, 0.001)
+
+
+# Two islands: class 1 is a square and, above it, a triangle (a house whose walls stop below its roof).
+HOUSE = np.array([[-0.5, -0.8], [0.5, -0.8], [0.5, 0.2], [0.0, 1.0], [-0.5, 0.2]])
+ISLANDS = (np.array([[-0.5, -0.8], [0.5, -0.8], [0.5, 0.2], [-0.5, 0.2]]),
+           np.array([[-0.375, 0.4], [0.375, 0.4], [0.0, 1.0]]))
+
+
+def _islands_reference():
+    # Class 1 is the house H (the convex hull of both pieces) minus the band 0.2 < x2 < 0.4 between them.
+    # One unit per edge of H is the distance outside that edge (as for the triangle), and the band is cut
+    # out by the lecture's tent along x2: tent = ReLU(x2 - 0.2) - 2 ReLU(x2 - 0.3) + ReLU(x2 - 0.4), which is
+    # positive inside the band and 0 everywhere else. The score s = eps - (distances outside H) - tent is
+    # eps on both pieces and negative outside H and in the band, except within about eps of their edges.
+    eps = 0.001
+    W, b = outside_edges(HOUSE)
+    W += [[0.0, 1.0]] * 3
+    b += [-0.2, -0.3, -0.4]
+    return two_layer(W, b, [-1.0] * len(HOUSE) + [-1.0, 2.0, -1.0], eps)
+
+
+# An L: the square [-0.8, 0.8]^2 without its top-right corner, as two rectangles sharing part of an edge.
+SQUARE = np.array([[-0.8, -0.8], [0.8, -0.8], [0.8, 0.8], [-0.8, 0.8]])
+L_SHAPE = (np.array([[-0.8, -0.8], [0.8, -0.8], [0.8, -0.2], [-0.8, -0.2]]),
+           np.array([[-0.8, -0.2], [-0.2, -0.2], [-0.2, 0.8], [-0.8, 0.8]]))
+
+
+def _lshape_reference():
+    # Class 1 is the square minus the corner Q = {x1 > -0.2 and x2 > -0.2}. The function
+    # m = ReLU(x1 + 0.2) - ReLU(x1 - x2) is min(x1 + 0.2, x2 + 0.2) > 0 on Q and <= 0 on the L (0 on the
+    # column x1 < -0.2 above the diagonal, negative elsewhere), from two units. The score
+    # s = eps - K (distances outside the square) - k m is then eps or more on the L, negative on Q beyond
+    # eps / k of its edges, and negative outside the square beyond 0.6 k / K (below and right of the bar,
+    # -k m grows up to 0.6 k at the square's edge). eps = 1e-5, k = 0.01, K = 10 keep both strips under
+    # 0.001 wide. K is split as |w_j| = 100 in the edge units and v_j = -0.1 in the output: with the large
+    # factor in the hidden layer, solve_output (whose small ridge holds the output weights back) finds a score
+    # as good on these hinge lines. Unlike the triangle, no argmax of affine maps could draw this region: it
+    # is not convex.
+    eps, k = 1e-5, 0.01
+    W, b = outside_edges(SQUARE, scale=100.0)
+    W += [[1.0, 0.0], [1.0, -1.0]]
+    b += [0.2, 0.0]
+    return two_layer(W, b, [-0.1] * 4 + [-k, k], eps)
 
 
 def _circle_points():
@@ -516,12 +645,26 @@ EXERCISES = {ex.name: ex for ex in [
     Exercise("triangle", "A triangle",
              "Reproduce the triangle: the region predicted as class 1 must match it, up to 2% of its area "
              "(compared exactly, as polygons).", (-1.0, 1.0, -1.0, 1.0), 3, _triangle_reference,
-             polygon=TRIANGLE, tolerance=0.02,
+             polygons=(TRIANGLE,), tolerance=0.02,
              hint="Put one hinge line on each edge, active outside it; class 1 where the sum of the ReLUs is small."),
     Exercise("circle", "A circle",
              "Class 1 is the inner ring, class 0 the outer one. A network with a few hinge lines draws a polygon "
              "around the inner ring.", (-1.3, 1.3, -1.3, 1.3), 4, _circle_reference, _circle_points,
              hint="A triangle is too pointed to fit between the rings; a square fits."),
+    Exercise("islands", "Two islands",
+             "Class 1 sits in two places, as the lecture's class 0 does: a square and, above it, a triangle; "
+             "class 0 everywhere else, also in the band between them. Reproduce both pieces, up to 2% of their "
+             "area (compared exactly, as polygons).", (-1.0, 1.0, -1.0, 1.2), 8, _islands_reference,
+             polygons=ISLANDS, tolerance=0.02,
+             hint="Draw the house around both pieces (one hinge line per edge, active outside it), then cut out "
+                  "the band between them with the lecture's tent ReLU(t - a) - 2 ReLU(t - m) + ReLU(t - b)."),
+    Exercise("lshape", "An L",
+             "Class 1 is an L: a square with its top-right corner cut away. The region is not convex, so no "
+             "argmax(Wx + b) can draw it; a weighted sum of ReLUs can. Reproduce it up to 2% of its area.",
+             (-1.0, 1.0, -1.0, 1.0), 6, _lshape_reference, polygons=L_SHAPE, tolerance=0.02,
+             hint="Take the square (one hinge line per edge, active outside it) and subtract the corner "
+                  "{x1 > -0.2 and x2 > -0.2}: there min(x1 + 0.2, x2 + 0.2) = ReLU(x1 + 0.2) - ReLU(x1 - x2) "
+                  "is positive."),
     Exercise("moons", "Two moons",
              "Two interleaving half circles. The boundary must bend several times.", (-1.4, 2.4, -0.9, 1.4), 6,
              _moons_reference, _moons_points, hint="Follow the gap between the moons with a few hinge lines."),
@@ -541,4 +684,4 @@ def get(name):
 
 
 __all__ = ["Exercise", "Result", "EXERCISES", "get", "check", "solve_output", "fit_tokens", "two_layer",
-           "hinge_through", "inside_polygon"]
+           "hinge_through", "inside_polygon", "outside_edges"]

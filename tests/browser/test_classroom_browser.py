@@ -147,35 +147,96 @@ def test_lecture_path_trace_and_watched_step(server, page, tmp_path):
     assert session.updates == updates + 90
 
 
+def canon(segments):
+    """Segments [x0, y0, x1, y1] as a sorted (S, 4) array, each with its endpoints in a fixed order."""
+    S = np.asarray(segments, float).reshape(-1, 4)
+    flip = (S[:, 0] > S[:, 2] + 1e-9) | ((np.abs(S[:, 0] - S[:, 2]) <= 1e-9) & (S[:, 1] > S[:, 3]))
+    S[flip] = S[flip][:, [2, 3, 0, 1]]
+    return S[np.lexsort(np.round(S, 7).T[::-1])]
+
+
+def test_watched_step_draws_the_exact_boundary(server, page):
+    """A 2-8-8-3 net: the page strokes, before and after the step and at a scrubbed position, exactly the
+    segments of relunet.pwl.decision_boundary of the network stepped here with NumPy from the trace's gradients
+    (W - t s lr (dL/dW + weight_decay W)); scrubbing asks the server nothing more."""
+    from relunet import MLP
+    from relunet.pwl import decision_boundary
+
+    app, url = server
+    page.goto(url)
+    wait_state(page, lambda s: s["sizes"] == [2, 2], "the linear classifier")
+    page.evaluate(f"""{APP}.send({{type: "set_data", dataset: "gaussians", n: 60, classes: 3}});
+        {APP}.send({{type: "set_network", layers: [{{units: 8}}, {{units: 8}}]}});
+        {APP}.send({{type: "step", updates: 300}})""")
+    wait_state(page, lambda s: s["sizes"] == [2, 8, 8, 3], "a 2-8-8-3 net")
+    page.wait_for_function(f"{APP}.lastMetrics && {APP}.lastMetrics.updates === 300")
+    page.click("#mode-trace")
+    x, y, k = state(page)["points"][7][:3]
+    page.mouse.click(*data_to_screen(page, x, y))
+    page.wait_for_function(f"{APP}.trace && {APP}.trace.x[0] === {x!r}")
+    page.evaluate(f"""(() => {{ const a = {APP}.anim, send = a.send; window.geometryAsks = 0;
+        a.send = m => {{ window.geometryAsks++; send(m); }}; }})()""")
+    page.locator("#anim-scale").evaluate("e => { e.value = 0.5; e.dispatchEvent(new Event('input')); }")
+    page.click("#anim-play")
+    page.wait_for_function("document.getElementById('anim-play').textContent.includes('live map')", timeout=20000)
+    assert "exact, relunet.pwl" in page.inner_text("#anim-out")
+    tr, geo, drawn = page.evaluate(f"[{APP}.anim.frozen, {APP}.anim.geo, {APP}.anim.drawn]")
+    assert tr["target"] == k and all(geo["pos"]) and len(geo["pos"]) == 17 and drawn["t"] == 1
+
+    def stepped(t):
+        m = MLP([2, 8, 8, 3])
+        for lin, rec in zip(m.linears, tr["layers"]):
+            W = np.array(rec["W"])
+            lin.W[...] = W - t * geo["s"] * tr["lr"] * (np.array(rec["dW"]) + tr["weight_decay"] * W)
+            lin.b[...] = np.array(rec["b"]) - t * geo["s"] * tr["lr"] * np.array(rec["db"])
+        return m
+
+    before, after = decision_boundary(stepped(0), geo["box"]), decision_boundary(stepped(1), geo["box"])
+    assert before.count > 0 and after.count > 0
+    np.testing.assert_allclose(canon(drawn["before"]), canon(before.segments), atol=1e-9)
+    np.testing.assert_allclose(canon(drawn["now"]), canon(after.segments), atol=1e-9)
+    np.testing.assert_allclose(drawn["hingesNow"]["W"], stepped(1).linears[0].W, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(drawn["hingesOld"]["b"], stepped(0).linears[0].b, rtol=1e-12, atol=1e-14)
+    # scrub back to the middle of the step: drawn from what the page keeps, with no new question
+    asks = page.evaluate("window.geometryAsks")
+    page.locator("#anim-t").evaluate("e => { e.value = 0.5; e.dispatchEvent(new Event('input')); }")
+    page.wait_for_function(f"{APP}.anim.drawn && {APP}.anim.drawn.t === 0.5")
+    middle = page.evaluate(f"{APP}.anim.drawn.now")
+    np.testing.assert_allclose(canon(middle), canon(decision_boundary(stepped(0.5), geo["box"]).segments), atol=1e-9)
+    assert page.evaluate("window.geometryAsks") == asks
+
+
 def test_lecture_path_ends_at_its_quiz(server, page):
-    """Steps 1 -> 5 through the bar: the last one opens the Exercises panel, in view, on the lecture's exercise;
-    its reference passes (checked here by a NumPy forward pass on the tokens); Undo brings back step 4."""
+    """Steps 1 -> 5 through the bar: the last one opens the lecture's exercise on the page itself (its tokens, a
+    [2, 2, 2] network to build, the map in view below the sticky header); its reference passes (checked here by
+    a NumPy forward pass on the tokens); Undo brings back step 4 and leaves the exercise."""
     from relunet import exercises as E
 
     app, url = server
     page.goto(url)
     ex = f"{APP}.exercise"
-    page.wait_for_function(f"{ex} && {ex}.result", timeout=20000)
+    page.wait_for_function(f"{ex} && {ex}.list.length", timeout=20000)
     page.select_option(".ex-pick", "xor")                  # another exercise open: step 5 must switch it
-    page.wait_for_function(f"{ex}.ex.name === 'xor'")
+    page.wait_for_function(f"{ex}.ex && {ex}.ex.name === 'xor'")
     page.evaluate("window.scrollTo(0, 0)")
-    for k, sizes in [(1, [2, 2]), (2, [2, 4, 2]), (3, [2, 4, 2]), (4, [1, 8, 1]), (5, [2, 4, 2])]:
+    for k, sizes in [(1, [2, 2]), (2, [2, 4, 2]), (3, [2, 4, 2]), (4, [1, 8, 1]), (5, [2, 2, 2])]:
         page.click(f"[data-step='{k}']")
         page.wait_for_function(f"{APP}.lecture.current === {k}")
         wait_state(page, lambda s: s["sizes"] == sizes, f"step {k}'s network")
+        if k == 1:
+            page.wait_for_function(f"{ex}.ex === null")    # a lecture step leaves the exercise
     assert "The quiz" in page.inner_text(".lecture-step.active")
     assert "w_j x + b_j = 0" in page.inner_text("#lecture-text")
-    page.wait_for_function(f"{ex}.ex.name === 'lecture' && {ex}.result")
+    page.wait_for_function(f"{ex}.ex && {ex}.ex.name === 'lecture' && {ex}.result")
     assert page.evaluate("document.querySelector('.ex-pick').value") == "lecture"
-    panel = "document.querySelector('[data-panel=exercises]')"
-    page.wait_for_function(f"""(() => {{ const r = {panel}.getBoundingClientRect(),
+    view = "document.querySelector('.mainview')"
+    page.wait_for_function(f"""(() => {{ const r = {view}.getBoundingClientRect(),
         top = document.querySelector('.topbar').getBoundingClientRect().bottom;
-        return r.top >= top - 1 && r.top < innerHeight / 2; }})()""")   # scrolled to, below the sticky header
-    assert page.is_visible("[data-panel=exercises] .ex-map")
+        return r.top >= top - 1 && r.top < top + 40; }})()""")   # the map scrolled to, below the sticky header
     lecture = E.get("lecture")
     assert page.inner_text(".ex-text") == lecture.text
     X, y = lecture.points()
-    assert page.evaluate(f"{ex}.ex.points.length") == len(X)                 # the target: the lecture's tokens
+    assert len(page.evaluate(f"{APP}.state.points")) == len(X)          # the page's data: the lecture's tokens
     page.click(".ex-ref")
     page.wait_for_function(f"{ex}.result.passed")
     assert page.inner_text(".ex-badge") == "PASS" and page.inner_text(".ex-correct") == str(len(X))
@@ -186,7 +247,7 @@ def test_lecture_path_ends_at_its_quiz(server, page):
     page.click("#lecture-undo")
     s = wait_state(page, lambda s: s["config"]["task"] == "regression", "step 4 again")
     assert s["sizes"] == [1, 8, 1] and s["config"]["dataset"] == "sine"
-    page.wait_for_function(f"{APP}.lecture.current === 4 && {APP}.mode === 'add'")
+    page.wait_for_function(f"{APP}.lecture.current === 4 && {APP}.mode === 'add' && {ex}.ex === null")
     assert page.inner_text(".lecture-step.active").startswith("4.")
     assert "piece-wise linear" in page.inner_text("#lecture-text")
 

@@ -13,7 +13,12 @@ Texts use the lecture's notation (Lecture 12, "Multi-layer neural nets"): f(x) =
 h_j = max(0, w_j x + b_j), f = softmax(z^(2)), dL/dz_k = f_k - 1[y=k], W <- W - eta dL/dW.
 
 A step's "mode" tells the page what it opens: a click mode of the map ("add", "trace") or a registered panel
-by name ("exercises": the last step, the lecture's quiz, opens the Exercises panel on the "lecture" exercise).
+by name. The last step, the lecture's quiz, names an exercise instead of a config: it opens the exercise mode
+(exercise_handlers.py) on the "lecture" exercise, and its mode "exercises" brings the map and the Exercises
+panel into view.
+
+The undo stack is the page's one Undo: lecture steps push on it, and so do opening and closing an exercise
+(push_undo). A snapshot keeps the open exercise with its network (session.SNAPSHOT_HOOKS).
 """
 
 from typing import Annotated, Literal, Optional
@@ -62,13 +67,14 @@ STEPS = (
      "config": {"task": "regression", "dataset": "sine", "n": 100, "noise": 0.0, "layers": (Layer(units=8),),
                 "lr": 0.05, "batch_size": 1, "exact": False}},
     {"title": "The quiz: draw the boundary yourself",
-     "text": "The lecture's quiz: <i>approximate a given boundary with a two-layer network</i>. Now build the "
-             "network by hand, in the <b>Exercises</b> panel (below, on the lecture's data): drag each hidden "
-             "unit's hinge line <code>w_j x + b_j = 0</code> (h_j is active on its labelled side), then set the "
-             "output weights <code>W2</code>, <code>b2</code> in the table or press <i>Solve output weights</i>. "
-             "Class 1 wins where <code>z_1 &gt; z_0</code>; every change is graded exactly (the exact boundary, "
-             "each token's verdict). The list holds more exercises.",
-     "config": {"layers": (Layer(units=4),)}, "mode": "exercises"},
+     "text": "The lecture's quiz: <i>approximate a given boundary with a two-layer network</i>. Build the "
+             "network by hand on the map: drag each hidden unit's hinge line <code>w_j x + b_j = 0</code> by its "
+             "round handles (h_j is active on the side its arrow points to), then click the output weights "
+             "<code>W2</code>, <code>b2</code> in the network graph or press <i>Solve output weights</i> in the "
+             "<b>Exercises</b> panel under the map. Class 1 wins where <code>z_1 &gt; z_0</code>; every change "
+             "is graded exactly (the exact boundary, each token's verdict: wrong ones are crossed). "
+             "<i>Play</i> lets SGD try from your weights. The panel's list holds more exercises.",
+     "exercise": "lecture", "mode": "exercises"},
 )
 UNDO_DEPTH = 20
 #: A step whose config agrees with the page's on these keeps the weights trained so far.
@@ -89,9 +95,15 @@ class Undo(_Strict):
 
 
 def step_config(k):
-    """The Config of lecture step k (1-based)."""
+    """The Config of lecture step k (1-based); the quiz's is its exercise's (exercise_handlers.exercise_config)."""
+    step = STEPS[k - 1]
+    if "exercise" in step:
+        from .exercise_handlers import exercise_config
+        from ..exercises import get
+
+        return exercise_config(get(step["exercise"]), 2)
     data = dict(LECTURE)
-    data.update(STEPS[k - 1]["config"])
+    data.update(step["config"])
     return check(Config(**data))
 
 
@@ -114,6 +126,11 @@ def on_lecture(session, m):
         return [info(session)]
     ext = push_undo(session)
     ext["current"] = m.step
+    if "exercise" in STEPS[m.step - 1]:
+        from .exercise_handlers import open_exercise
+
+        graded = open_exercise(session, STEPS[m.step - 1]["exercise"])
+        return [session.state(), info(session)] + graded
     new, old = step_config(m.step), session.config
     if all(getattr(new, k) == getattr(old, k) for k in SAME_NETWORK):
         # the same data and network (step 2 -> 3): keep the weights trained so far, take the step's settings
@@ -130,7 +147,9 @@ def on_undo(session, m):
     if ext["undo"]:
         ext["current"], snap = ext["undo"].pop()
         session.restore(snap)
-    return [session.state(), info(session)]
+    from .exercise_handlers import announce
+
+    return [session.state(), info(session)] + announce(session)
 
 
 register(Lecture, on_lecture)

@@ -34,11 +34,14 @@ TRACE_FULL = 4096       # larger arrays in a trace are cut to their first 16 x 1
 
 #: Modules that extend the session (importing one calls `register`); imported when the first Session is made.
 EXTENSIONS = ("relunet.playground.lecture", "relunet.playground.compare",
-              "relunet.playground.exercise_handlers")
+              "relunet.playground.exercise_handlers", "relunet.playground.step_geometry")
 #: message type -> handler(session, message) -> list of replies, or None for [session.state()]
 HANDLERS = {}
 #: functions(session) -> list of extra items (dicts, frames) sent with every full frame (see render)
 RENDER_HOOKS = []
+#: name -> (save(session) -> value, load(session, value)): extension state that snapshots keep, so Undo brings
+#: it back with the weights (the exercise mode: which exercise is open on the session's network)
+SNAPSHOT_HOOKS = {}
 
 
 def register(model, handler, render=None):
@@ -305,7 +308,8 @@ class Session:
         """What restore() needs to bring the page back: settings, data, weights, counters, view."""
         with self.lock:
             return {"config": self.config, "X": self.X.copy(), "y": self.y.copy(), "model": self.model.copy(),
-                    "epoch": self.epoch, "updates": self.updates, "box": list(self.box)}
+                    "epoch": self.epoch, "updates": self.updates, "box": list(self.box),
+                    "ext": {name: save(self) for name, (save, _) in SNAPSHOT_HOOKS.items()}}
 
     def restore(self, snap):
         with self.lock:
@@ -318,6 +322,8 @@ class Session:
             self._restart()
             self.epoch, self.updates = snap["epoch"], snap["updates"]
             self.box = list(snap["box"])
+            for name, (_, load) in SNAPSHOT_HOOKS.items():
+                load(self, snap.get("ext", {}).get(name))
 
     def _on_set_task(self, m):
         if m.task == self.config.task:
@@ -460,6 +466,7 @@ class Session:
 
     def _on_pause(self, m):
         self.playing = False
+        self.dirty = True       # one full frame at the weights training stopped at (graph, thumbnails, exercise grade)
 
     def _on_step(self, m):
         t = self._ensure_trainer()

@@ -1,5 +1,6 @@
 // The network graph: units as circles, weights as links (width |w|, colour by sign), biases as squares.
-// Click a link or a bias to edit it by hand; hover a hidden unit to see its map in the main view.
+// Click a link or a bias to edit it by hand (the edit_weight message; in the exercise mode the server grades
+// every edit); hover a hidden unit to see its map in the main view.
 import { PALETTE, fmt } from "./colors.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -56,8 +57,9 @@ export class Graph {
         const row = [];
         for (let i = 0; i < shown[l - 1]; i++) {
           const a = { x1: xs[l - 1] + r, y1: ys[l - 1][i], x2: xs[l] - r, y2: ys[l][j] };
-          const hit = el("line", { ...a, class: "hit" }, gl); el("title", {}, hit);
-          const line = el("line", { ...a, class: "link", stroke: "#999" }, gl);
+          // data-weight "layer,row,col" names W^(layer)[row, col] (tests and the exercise mode find links by it)
+          const hit = el("line", { ...a, class: "hit", "data-weight": `${l},${j},${i}` }, gl); el("title", {}, hit);
+          const line = el("line", { ...a, class: "link", stroke: "#999", "data-weight": `${l},${j},${i}` }, gl);
           const edit = ev => this._edit(ev, l, j, i, `W${l}[${j},${i}]`, +line.dataset.value);
           hit.addEventListener("click", edit); line.addEventListener("click", edit);
           row.push(line);
@@ -80,7 +82,7 @@ export class Graph {
         el("title", {}, c).textContent = l === 0 ? `input x${j + 1}` : out ? (cls ? `output z for class ${j}` : "output f(x)") : `hidden layer ${l}, unit ${j}`;
         col.push(c);
         if (l > 0) {
-          const b = el("rect", { x: xs[l] - r - 7, y: ys[l][j] - r - 3, width: 6, height: 6, class: "bias", rx: 1 }, gn);
+          const b = el("rect", { x: xs[l] - r - 7, y: ys[l][j] - r - 3, width: 6, height: 6, class: "bias", rx: 1, "data-bias": `${l},${j}` }, gn);
           el("title", {}, b);
           b.addEventListener("click", ev => this._edit(ev, l, j, null, `b${l}[${j}]`, +b.dataset.value));
           (this.biases[l - 1] ||= []).push(b);

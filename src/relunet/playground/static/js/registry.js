@@ -1,13 +1,14 @@
 // Extension points of the page: other modules add panels and message handlers here (see extensions.js).
 //
 //   registerPanel("exercises", {
-//     place: "left" | "right" | "main",         // which column the panel goes to (default "right")
+//     place: "left" | "right" | "main" | "under-map",  // where the panel goes (default: the right column)
 //     title: "Exercises",                        // the panel's heading
 //     mount(el, ctx) { ... },                    // build the panel inside el; ctx is described in app.js (mount)
 //     messages: { exercise(msg, ctx) { ... } },  // JSON messages from the server, by type
 //     onState(state, ctx) { ... },               // after every "state" message
 //     onWeights(weights, ctx) { ... },           // after every "weights" message
-//     lecture(ctx) { ... },                      // a lecture step whose mode is this panel's name opened it
+//     lecture(ctx) { ... },                      // a lecture step whose mode is this panel's name opened it;
+//                                                // true: the panel scrolled itself (else the page scrolls to it)
 //   });
 //
 // The module is imported from extensions.js; it must not touch the DOM outside the element it is given,
