@@ -29,6 +29,7 @@ class View:
 
     def __init__(self, w):
         self.w, self.sent, self.cv = w, [], threading.Condition()
+        self.seen = 0   # wait_frame looks at what came after the last message said or the last frame taken
         w.send = self._receive
 
     def _receive(self, content, buffers=None):
@@ -37,6 +38,9 @@ class View:
             self.cv.notify_all()
 
     def say(self, content):
+        if content.get("type") != "ack":
+            with self.cv:
+                self.seen = len(self.sent)  # its answer may come before wait_frame is called: not lost then
         self.w._on_view_message(self.w, content, [])
 
     def json(self, kind):
@@ -46,13 +50,13 @@ class View:
         """The next binary frame of `kind` (frames.MAP, ...) the driver sends; acknowledged like the page does."""
         t0 = time.time()
         with self.cv:
-            start = len(self.sent)
             while time.time() - t0 < timeout:
-                for content, buffers in self.sent[start:]:
+                for i, (content, buffers) in enumerate(self.sent[self.seen:], self.seen):
                     if content.get("type") == "frame" and frames.decode_header(buffers[0])[0] == kind:
+                        self.seen = i + 1
                         self.say({"type": "ack"})
                         return buffers[0]
-                start = len(self.sent)
+                self.seen = len(self.sent)
                 self.cv.wait(0.2)
         raise AssertionError(f"no frame of kind {kind} within {timeout} s")
 

@@ -498,7 +498,8 @@ def test_trace_beside_the_map_and_the_page_speed(server, page):
     print(f"\nplayground in Chromium, 2-64-64-3 at batch 1 with exact regions: {r['animation_fps']:.1f} animation "
           f"frames/s, {r['map_frames_per_s']:.1f} maps/s, clicks: point painted in {r['click_to_point_painted_ms']} ms, "
           f"the server's state painted in {r['click_to_state_painted_ms']} ms (server alone "
-          f"{r['server_round_trip_ms']} ms), {r['regions']} regions")
+          f"{r['server_round_trip_ms']} ms), {r['regions']} regions, the page's main thread busy "
+          f"{r['main_thread_ms_per_s']['busy']} ms/s")
     assert r["regions"] and r["animation_fps"] > 0 and len(r["click_to_point_painted_ms"]) == 3
 
 

@@ -4,7 +4,9 @@ The server runs in-process (uvicorn in a thread on a free port of 127.0.0.1), so
 the page shows with the session's model directly.
 """
 
+import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -328,3 +330,62 @@ def test_csv_download_and_paste(server, page, tmp_path):
     page.fill("#csv-text", "x1,x2,label\n0.5,oops,1\n")
     page.click("#csv-load")
     page.wait_for_function("document.getElementById('toast').textContent.includes('oops')")
+
+
+def palette_rgb(k):
+    """Class k's colour as the page draws it (static/js/colors.js's PALETTE)."""
+    from relunet.playground import __file__ as pkg
+
+    text = (Path(pkg).parent / "static" / "js" / "colors.js").read_text()
+    hexes = re.search(r"PALETTE = \[([^\]]*)\]", text).group(1)
+    h = re.findall(r'"#([0-9a-f]{6})"', hexes)[k]
+    return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+
+
+def test_map_layers_repaint_what_changed(server, page):
+    """The map is composited from cached layers (plot.js): a point added, a weight edited and a unit focused show
+    at once on the canvas's pixels; map frames alone repaint no points layer (its counter stays)."""
+    _, url = server
+    page.goto(url + spiral_hash())
+    wait_state(page, lambda s: s["config"]["dataset"] == "spiral", "the experiment")
+    page.click("#clear")
+    wait_state(page, lambda s: s["points"] == [], "no points")
+    page.wait_for_function("window.relunetPlayground.lastWeights && window.relunetPlayground.view.frame")
+    page.mouse.click(5, 300)
+    page.keyboard.press("2")
+    paints = "window.relunetPlayground.view.layerPaints"
+    front = page.evaluate(f"{paints}.front")
+
+    # a point of class 2: its centre pixel is the class colour (the points layer, drawn over map and lines)
+    click_data(page, -0.5, -0.5)
+    wait_state(page, lambda s: len(s["points"]) == 1, "the point")
+    page.wait_for_function("!window.relunetPlayground.pendingPoints.length")
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert pixel_at(page, -0.5, -0.5) == palette_rgb(2)
+    assert page.evaluate(f"{paints}.front") > front
+
+    # map frames alone (training) repaint the map, not the points layer
+    front, paints0, frames = page.evaluate(f"[{paints}.front, window.relunetPlayground.view.paints, "
+                                           "window.relunetPlayground.frameCount || 0]")
+    page.click("#play")
+    page.wait_for_function(f"(window.relunetPlayground.frameCount || 0) >= {frames + 8}")
+    page.click("#play")
+    wait_state(page, lambda s: not s["playing"], "paused")
+    assert page.evaluate("window.relunetPlayground.view.paints") >= paints0 + 8
+    assert page.evaluate(f"{paints}.front") == front
+
+    # unit 0's hinge line moved to x1 = 0.5 (w = (1, 0), b = -0.5) and focused: drawn alone, solid #111827
+    for col, value in ((0, 1.0), (1, 0.0), (None, -0.5)):
+        page.evaluate("m => window.relunetPlayground.send(m)",
+                      {"type": "edit_weight", "layer": 1, "row": 0, "col": col, "value": value})
+    page.wait_for_function("(() => { const h = window.relunetPlayground.lastWeights.hinges; "
+                           "return h.W[0][0] === 1 && h.W[0][1] === 0 && h.b[0] === -0.5; })()")
+    page.evaluate("window.relunetPlayground.focusUnit(1, 0)")
+    page.wait_for_function("window.relunetPlayground.view.frame.kind === 2")   # the unit's map (frames.js UNIT)
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    line = page.evaluate("""() => { const v = window.relunetPlayground.view, dpr = window.devicePixelRatio || 1;
+        return [-0.3, 0, 0.3].map(y => { const [p, q] = v.toPx(0.5, y);
+            return Array.from(v.ctx.getImageData(Math.floor(p * dpr), Math.round(q * dpr), 1, 1).data.slice(0, 3)); }); }""")
+    assert line == [[17, 24, 39]] * 3
+    assert pixel_at(page, 0.0, 0.0) != [17, 24, 39]     # off the line: the unit's map, not the line
+    assert pixel_at(page, -0.5, -0.5) == palette_rgb(2)  # the point still over it

@@ -94,7 +94,11 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
       (the animation frame that paints the new point, drawn at once by the page with a pending look: what the
       user sees), "click_to_state_received_ms" (the server's state message arriving in the page: the round trip)
       and "click_to_state_painted_ms" (the animation frame that paints that state); "click_ms" is the last;
+      "click_to_sent_ms": until the page sent the click's add_point (the pointer-up's wait for the main thread);
     - "state_ms_per_click": the page's time handling the state messages during the clicks;
+    - "main_thread_ms_per_s": the renderer's main thread while training (Chromium's Performance metrics): busy in
+      all (canvas raster included), script, layout, style; "paints_per_s": paints of the main map, and repaints of
+      its cached layers (plot.js: hinges, back, front);
     - "server_round_trip_ms": with the page closed, a Python WebSocket client on a new session training the same
       net: add_point sent to its state reply received (the server alone), `server_clicks` times.
 
@@ -126,23 +130,35 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
         if exact:
             page.wait_for_function("window.relunetPlayground.view.regions", timeout=20000)
         page.wait_for_timeout(500)
+        cdp = page.context.new_cdp_session(page)    # the renderer's main thread: Chromium's own task counters
+        cdp.send("Performance.enable")
         page.evaluate("""() => { const a = window.relunetPlayground; a.frameCount = 0; a.rafCount = 0; a.busy = {};
-            a.regionFrames = 0;
+            a.regionFrames = 0; a.paints0 = a.view.paints ?? 0; a.layers0 = {...(a.view.layerPaints || {})};
             const tick = () => { a.rafCount++; if (!a.rafStop) requestAnimationFrame(tick); };
             requestAnimationFrame(tick); }""")
+        main0 = _main_thread(cdp)
         t0 = time.perf_counter()
         page.wait_for_timeout(seconds * 1000)
         elapsed = time.perf_counter() - t0
-        raf, maps, overlays, busy = page.evaluate("""() => { const a = window.relunetPlayground; a.rafStop = true;
-            return [a.rafCount, a.frameCount, a.regionFrames, a.busy]; }""")
+        main1 = _main_thread(cdp)
+        raf, maps, overlays, busy, paints = page.evaluate("""() => { const a = window.relunetPlayground; a.rafStop = true;
+            const v = a.view, layers = {};
+            for (const [k, n] of Object.entries(v.layerPaints || {})) layers[k] = n - (a.layers0[k] || 0);
+            return [a.rafCount, a.frameCount, a.regionFrames, a.busy, { map: (v.paints ?? 0) - a.paints0, ...layers }]; }""")
         # clicks on the map while it trains: each adds a point
         box = page.evaluate("(() => { const r = window.relunetPlayground.view.canvas.getBoundingClientRect(); "
                             "return [r.left, r.top, r.width, r.height]; })()")
-        timings = {"echo": [], "reply": [], "painted": []}
+        timings = {"echo": [], "reply": [], "painted": [], "sent": []}
         page.evaluate("window.relunetPlayground.busy = {}")
+        # when the page sends the click's add_point: the pointer-up waited this long for the page's main thread
+        page.evaluate("""() => { const send = WebSocket.prototype.send;
+            WebSocket.prototype.send = function (data) {
+                const a = window.relunetPlayground;
+                if (typeof data === "string" && data.includes('"add_point"') && a.awaitClick) a.sentMs = performance.now() - a.clickT0;
+                return send.call(this, data); }; }""")
         for i in range(clicks):
             n = page.evaluate("window.relunetPlayground.state.points.length")
-            page.evaluate("(() => { const a = window.relunetPlayground; a.clickMs = a.echoMs = a.replyMs = 0; })()")
+            page.evaluate("(() => { const a = window.relunetPlayground; a.clickMs = a.echoMs = a.replyMs = a.sentMs = 0; })()")
             # (a page without local echo, or without the reply time, reports 0 for them)
             page.mouse.click(box[0] + box[2] * (0.3 + 0.1 * i), box[1] + box[3] * 0.5)
             page.wait_for_function(f"window.relunetPlayground.state.points.length === {n + 1} && "
@@ -150,7 +166,7 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
                                    "(window.relunetPlayground.echoMs > 0 || !window.relunetPlayground.pendingPoints)")
             page.wait_for_timeout(50)
             got = page.evaluate("(() => { const a = window.relunetPlayground; "
-                                "return [a.echoMs, a.replyMs, a.clickMs]; })()")
+                                "return [a.echoMs, a.replyMs, a.clickMs, a.sentMs]; })()")
             for key, v in zip(timings, got):
                 timings[key].append(round(v, 1))
         state_ms = page.evaluate("window.relunetPlayground.busy.state ?? 0")
@@ -162,11 +178,22 @@ def measure_browser(seconds=3.0, points=300, sizes=(2, 64, 64, 3), batch_size=1,
             "exact_overlays_per_s": (overlays or 0) / elapsed,
             "click_to_point_painted_ms": timings["echo"], "click_to_state_received_ms": timings["reply"],
             "click_to_state_painted_ms": timings["painted"], "click_ms": timings["painted"],
+            "click_to_sent_ms": timings["sent"],
             "click_ms_max": max(timings["painted"]) if clicks else None,
             "state_ms_per_click": round(state_ms / max(1, clicks), 1), "server_round_trip_ms": server,
             "seconds": elapsed, "sizes": list(sizes), "points": points, "batch_size": batch_size,
             "optimizer": optimizer, "exact": bool(exact), "regions": regions,
-            "busy_ms_per_s": {k: round(v / elapsed, 1) for k, v in sorted(busy.items())}}
+            "busy_ms_per_s": {k: round(v / elapsed, 1) for k, v in sorted(busy.items())},
+            "main_thread_ms_per_s": {k: round((main1[k] - main0[k]) * 1000 / elapsed, 1) for k in main0},
+            "paints_per_s": {k: round(v / elapsed, 1) for k, v in paints.items()}}
+
+
+def _main_thread(cdp):
+    """Seconds the page's renderer main thread has spent so far: in tasks (all of its work, canvas raster included),
+    in script, in layout and in style (Chromium's Performance.getMetrics)."""
+    got = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return {"busy": got.get("TaskDuration", 0.0), "script": got.get("ScriptDuration", 0.0),
+            "layout": got.get("LayoutDuration", 0.0), "style": got.get("RecalcStyleDuration", 0.0)}
 
 
 def measure_round_trip(port, config, clicks=10):

@@ -83,7 +83,7 @@ export function mount(root, transport, options = {}) {
       case "trace": applyTrace(m); break;
       case "step_geometry": anim.onGeometry(m); break;
       case "lecture": applyLecture(m); break;
-      case "error": showError(m.message); app.pendingPoints = []; view.draw(); break;
+      case "error": showError(labelled(m.message)); app.pendingPoints = []; view.draw(); break;
       case "export": download(new Blob([JSON.stringify(m.weights, null, 1)], { type: "application/json" }), "relunet-weights.json"); break;
       case "pwl": applyExact(m); break;
     }
@@ -304,6 +304,22 @@ export function mount(root, transport, options = {}) {
     if (e.className !== cls) e.className = cls;
   }
 
+  // The server names a setting by its field ("batch_size: input should be ..."); a student knows it by the box's
+  // label ("Batch size"), so a field that is a box on the page is named as the page names it.
+  function labelled(msg) {
+    const m = /^([a-z_]+): (.*)$/s.exec(msg);
+    const label = m && $(m[1])?.closest("label")?.firstChild?.textContent.trim();
+    return label ? `${label}: ${m[2]}` : msg;
+  }
+  // A number box holding text that is no number (the browser then reads it as ""): say so, and show the value
+  // the page still uses, instead of sending an empty value the server would report as out of range.
+  function notANumber(e, kept) {
+    if (!e.target.validity?.badInput && e.target.value.trim() !== "") return false;
+    showError(`${e.target.closest("label").firstChild.textContent.trim()}: not a number; it stays ${kept}.`);
+    e.target.value = kept;
+    return true;
+  }
+
   let toastTimer = null;
   function showError(msg) {
     const t = $("toast");
@@ -508,7 +524,9 @@ export function mount(root, transport, options = {}) {
   for (const t of ["classification", "regression"]) $("task-" + t).onclick = () => send({ type: "set_task", task: t });
   $("dataset").onchange = e => { if (e.target.value !== "custom") send({ type: "set_data", dataset: e.target.value }); };
   $("classes").onchange = e => send({ type: "set_data", classes: Math.round(+e.target.value) });
-  $("n").onchange = e => send({ type: "set_data", n: Math.round(+e.target.value) });
+  $("n").onchange = e => {
+    if (!notANumber(e, app.state?.config.n)) send({ type: "set_data", n: Math.round(+e.target.value) });
+  };
   $("noise").oninput = e => { $("noise-v").textContent = (+e.target.value).toFixed(2); };
   $("noise").onchange = e => send({ type: "set_data", noise: +e.target.value });
   $("split").oninput = e => { $("split-v").textContent = Math.round(e.target.value * 100) + "%"; send({ type: "set_split", test_fraction: +e.target.value }); };
@@ -529,7 +547,10 @@ export function mount(root, transport, options = {}) {
   const num = (id, int) => {
     $(id).onchange = e => {
       const raw = e.target.value.trim();
-      if ((id === "target_loss" || id === "max_epochs") && raw === "") { send({ type: "set_training", [id]: null }); return; }
+      if ((id === "target_loss" || id === "max_epochs") && raw === "" && !e.target.validity.badInput) {
+        send({ type: "set_training", [id]: null }); return;
+      }
+      if (notANumber(e, app.state?.config[id] ?? "none")) return;
       const v = Number(raw);
       send({ type: "set_training", [id]: Number.isFinite(v) && raw !== "" ? (int ? Math.round(v) : v) : raw });
     };
@@ -626,8 +647,21 @@ export function mount(root, transport, options = {}) {
     }
     sendCompare();
   };
-  for (const id of ["cmp-net", "cmp-optimizer", "cmp-lr", "cmp-batch_size"]) $(id).addEventListener("change", () => { if ($("cmp-on").checked) sendCompare(); });
-  const preset = changes => { $("cmp-on").checked = true; $("cmp-on").onchange(); sendCompare(changes); };
+  for (const id of ["cmp-net", "cmp-optimizer", "cmp-lr", "cmp-batch_size"]) $(id).addEventListener("change", e => {
+    const kept = app.compare?.settings[id.slice(4)] ?? "";
+    if ((id === "cmp-lr" || id === "cmp-batch_size") && notANumber(e, kept)) return;
+    if ($("cmp-on").checked) sendCompare();
+  });
+  // Each preset compares A with one change: B is a copy of A's settings with that change, whatever B was before
+  // (otherwise "B = batch 32" after "B = linear" would compare a 2-4-2 net at batch 1 with a linear one at batch 32).
+  const preset = change => {
+    const c = app.state?.config;
+    $("cmp-on").checked = true;
+    if (!c) { sendCompare(change); return; }
+    const a = { layers: c.layers.map(l => ({ units: l.units, activation: l.activation })), optimizer: c.optimizer,
+      lr: c.lr, batch_size: c.batch_size };
+    sendCompare({ ...a, ...change });
+  };
   $("cmp-preset-linear").onclick = () => preset({ layers: [] });
   $("cmp-preset-batch").onclick = () => preset({ batch_size: 32 });
   $("cmp-preset-lr").onclick = () => preset({ lr: Math.min(10, (app.state?.config.lr || 0.1) * 10) });

@@ -18,6 +18,45 @@ let requests = 0;
 
 const M = { l: 46, r: 10, t: 8, b: 30 };   // plot margins in CSS pixels
 
+// A cached layer of the view: a canvas of the view's pixel size, repainted by paint(ctx) only when key() (a flat
+// list of numbers, strings and objects) differs from the key of its last paint. The page repaints the map 20+
+// times a second while training (every map frame); the points, hinge lines, grid, axes and exact regions change
+// far less often, and in Chromium's software raster each full stroke of them cost several milliseconds a paint.
+class Layer {
+  constructor(view, name, key, paint) {
+    this.view = view; this.name = name; this.key = key; this.paint = paint;
+    this.canvas = document.createElement("canvas"); this.last = null;
+  }
+
+  // Repaint when the key changed; true when it did.
+  update() {
+    const v = this.view, k = [v.canvas.width, v.canvas.height, v.W, v.H, ...v.box, v.task].concat(this.key());
+    if (this.last && k.length === this.last.length && k.every((x, i) => Object.is(x, this.last[i]))) return false;
+    this.last = k;
+    const c = this.canvas, dpr = window.devicePixelRatio || 1;
+    if (c.width !== v.canvas.width || c.height !== v.canvas.height) { c.width = v.canvas.width; c.height = v.canvas.height; }
+    const ctx = c.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.clearRect(0, 0, c.width, c.height);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.paint(ctx);
+    v.layerPaints[this.name] += 1;
+    return true;
+  }
+}
+
+// Copy a layer pixel for pixel (the canvases have the same size: no resampling).
+function blit(ctx, layer) {
+  ctx.save(); ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.drawImage(layer.canvas, 0, 0); ctx.restore();
+}
+
+// The numbers of hinge lines {W, b} (or none), for a layer's key: edits in place change them too.
+function hingeKey(h) {
+  if (!h) return [-1];
+  const out = [h.W.length];
+  for (let j = 0; j < h.W.length; j++) out.push(h.W[j][0], h.W[j][1], h.b[j]);
+  return out;
+}
+
 export function niceTicks(lo, hi, n = 6) {
   const span = hi - lo;
   if (!(span > 0)) return [];
@@ -48,6 +87,16 @@ export class MainView {
     this.anim = null;      // the watched SGD step: {image, hingesOld, hingesNow} (see stepanim.js)
     this.off = document.createElement("canvas");
     this.pending = false;
+    // What each paint draws is cached in layers (see Layer), composited in this order:
+    //   the map image (every frame; or the regression curve, between back and front), then
+    //   back: grid, exact regions bitmap, hinge lines (their own layer: hover highlight, weights messages),
+    //   front: the points and the axes, then the trace mark and the overlays (interaction), drawn every paint.
+    this.layerPaints = { hinges: 0, back: 0, front: 0 };   // how often each layer was repainted (tests read it)
+    this.paints = 0;
+    this.hingeLayer = new Layer(this, "hinges", () => this._hingesKey(), ctx => this._hingesLayer(ctx));
+    this.back = new Layer(this, "back", () => [this.layerPaints.hinges, this._regionsShown() ? this.regionsBitmap : null],
+      ctx => this._backLayer(ctx));
+    this.front = new Layer(this, "front", () => this._pointsKey(), ctx => this._frontLayer(ctx));
     this.dragging = null; this.interacting = false;
     new ResizeObserver(() => this.resize()).observe(canvas);
     this._bind();
@@ -117,6 +166,8 @@ export class MainView {
   drawNow() {
     const ctx = this.ctx;
     if (!this.W) return;
+    this.paints += 1;
+    this.hingeLayer.update(); this.back.update(); this.front.update();
     ctx.clearRect(0, 0, this.W, this.H);
     ctx.fillStyle = "#fff"; ctx.fillRect(M.l, M.t, this.pw, this.ph);
     ctx.save();
@@ -131,27 +182,67 @@ export class MainView {
       ctx.imageSmoothingEnabled = !this.discretize;
       ctx.drawImage(this.off, a, b, c - a, d - b);
     }
-    this._grid();
-    if (this._regions && this.task === "classification" && !(f && f.kind === UNIT) && !this.anim) this._drawRegions();
-    // hinge lines belong to ReLU-family first layers: there z = 0 is where the unit's slope changes
-    const hinged = this.task === "classification" && this.hinges && ["relu", "leaky_relu"].includes(this.firstActivation);
-    if (this.anim && this.anim.hingesOld) { this._hinges(false, this.anim.hingesOld, true); this._hinges(false, this.anim.hingesNow); }
-    else if (hinged && this.showHinges && !(f && f.kind === UNIT)) this._hinges();
-    else if (hinged && this.highlight && this.highlight[0] === 1 && !(f && f.kind === UNIT)) this._hinges(true);
-    if (hinged && f && f.kind === UNIT && this.highlight && this.highlight[0] === 1) this._hinges(true);
+    blit(ctx, this.back);
     if (this.task === "regression" && f && f.kind === CURVE) this._curve(f);
-    this._points();
+    ctx.restore();
+    blit(ctx, this.front);
+    ctx.save();
+    ctx.beginPath(); ctx.rect(M.l, M.t, this.pw, this.ph); ctx.clip();
     this._traceMark();
     for (const o of this.overlays) o(ctx, this);
     ctx.restore();
-    this._axes();
+    this._frame(ctx);       // the plot's border again: overlays stay inside it
   }
 
-  _drawRegions() {
-    const bmp = this.regionsBitmap;
-    if (!bmp) return;
-    const [a, b] = this.toPx(bmp.box[0], bmp.box[3]), [c, d] = this.toPx(bmp.box[1], bmp.box[2]);
-    this.ctx.drawImage(bmp.image, a, b, c - a, d - b);
+  // ----------------------------------------------------------------------------------------- the layers
+  _regionsShown() {
+    const f = this.frame;
+    return !!(this._regions && this.regionsBitmap && this.task === "classification" && !(f && f.kind === UNIT) && !this.anim);
+  }
+
+  // Which hinge lines are drawn: all of them, only the highlighted one, or the watched step's before and now.
+  _hingesKey() {
+    const f = this.frame, unit = !!(f && f.kind === UNIT), hl = this.highlight;
+    const on = hl && hl[0] === 1 ? hl[1] : -1;
+    if (this.anim) return ["anim", ...hingeKey(this.anim.hingesOld), ...(this.anim.hingesOld ? hingeKey(this.anim.hingesNow) : [])];
+    const hinged = this.task === "classification" && this.hinges && ["relu", "leaky_relu"].includes(this.firstActivation);
+    if (!hinged) return ["none"];
+    const mode = this.showHinges && !unit ? "all" : on >= 0 ? "one" : "none";
+    return mode === "none" ? ["none"] : [mode, on, ...hingeKey(this.hinges)];
+  }
+
+  _hingesLayer(ctx) {
+    const [mode] = this._hingesKey();
+    if (mode === "none") return;
+    ctx.beginPath(); ctx.rect(M.l, M.t, this.pw, this.ph); ctx.clip();
+    if (mode === "anim") {
+      if (this.anim.hingesOld) { this._hinges(ctx, false, this.anim.hingesOld, true); this._hinges(ctx, false, this.anim.hingesNow); }
+    } else this._hinges(ctx, mode === "one");
+  }
+
+  _backLayer(ctx) {
+    ctx.beginPath(); ctx.rect(M.l, M.t, this.pw, this.ph); ctx.clip();
+    this._grid(ctx);
+    if (this._regionsShown()) {
+      const bmp = this.regionsBitmap;
+      const [a, b] = this.toPx(bmp.box[0], bmp.box[3]), [c, d] = this.toPx(bmp.box[1], bmp.box[2]);
+      ctx.drawImage(bmp.image, a, b, c - a, d - b);
+    }
+    blit(ctx, this.hingeLayer);
+  }
+
+  _pointsKey() {
+    const out = [this.points.length];
+    for (const [x, y, k, test] of this.points) out.push(x, y, k, test ? 1 : 0);
+    return out;
+  }
+
+  _frontLayer(ctx) {
+    ctx.save();
+    ctx.beginPath(); ctx.rect(M.l, M.t, this.pw, this.ph); ctx.clip();
+    this._points(ctx);
+    ctx.restore();
+    this._axes(ctx);
   }
 
   _requestRegions() {
@@ -188,8 +279,8 @@ export class MainView {
     worker.postMessage({ id, regions: { counts, vertices, segments, box }, w, h });
   }
 
-  _grid() {
-    const ctx = this.ctx, [x0, x1, y0, y1] = this.box;
+  _grid(ctx) {
+    const [x0, x1, y0, y1] = this.box;
     ctx.strokeStyle = this.task === "regression" ? "#eef0f3" : "rgba(255,255,255,0.35)"; ctx.lineWidth = 1;
     ctx.beginPath();
     for (const v of niceTicks(x0, x1)) { const [p] = this.toPx(v, 0); ctx.moveTo(p, M.t); ctx.lineTo(p, M.t + this.ph); }
@@ -197,10 +288,14 @@ export class MainView {
     ctx.stroke();
   }
 
-  _axes() {
-    const ctx = this.ctx, [x0, x1, y0, y1] = this.box;
+  _frame(ctx) {
     ctx.strokeStyle = "#9ca3af"; ctx.lineWidth = 1;
     ctx.strokeRect(M.l + .5, M.t + .5, this.pw - 1, this.ph - 1);
+  }
+
+  _axes(ctx) {
+    const [x0, x1, y0, y1] = this.box;
+    this._frame(ctx);
     ctx.fillStyle = "#4b5563"; ctx.font = "11px system-ui, sans-serif";
     const xt = niceTicks(x0, x1), yt = niceTicks(y0, y1);
     ctx.textAlign = "center"; ctx.textBaseline = "top";
@@ -222,8 +317,8 @@ export class MainView {
   }
 
   // Hinge lines w_j x + b_j = 0 of the first layer, each labelled with its unit j. `ghost`: an old position.
-  _hinges(onlyHighlight = false, hinges = this.hinges, ghost = false) {
-    const ctx = this.ctx, { W, b } = hinges;
+  _hinges(ctx, onlyHighlight = false, hinges = this.hinges, ghost = false) {
+    const { W, b } = hinges;
     const labels = !ghost && W.length <= 32;
     ctx.font = "bold 11px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
     for (let j = 0; j < W.length; j++) {
@@ -236,14 +331,14 @@ export class MainView {
       ctx.lineWidth = on ? 2.5 : ghost ? 1 : 1.2;
       ctx.setLineDash(on ? [] : ghost ? [2, 3] : [5, 3]);
       ctx.beginPath(); ctx.moveTo(a, c); ctx.lineTo(d, e); ctx.stroke();
-      if (labels) this._hingeLabel(j, a, c, d, e, on);
+      if (labels) this._hingeLabel(ctx, j, a, c, d, e, on);
     }
     ctx.setLineDash([]);
   }
 
   // The unit's number where its line crosses the plot, at a point that differs per unit so labels rarely meet.
-  _hingeLabel(j, a, c, d, e, on) {
-    const ctx = this.ctx, t = 0.2 + 0.6 * ((j * 0.381966) % 1);
+  _hingeLabel(ctx, j, a, c, d, e, on) {
+    const t = 0.2 + 0.6 * ((j * 0.381966) % 1);
     let x = a + t * (d - a), y = c + t * (e - c);
     x = Math.min(Math.max(x, M.l + 9), M.l + this.pw - 9); y = Math.min(Math.max(y, M.t + 9), M.t + this.ph - 9);
     ctx.fillStyle = on ? "#111827" : "rgba(255,255,255,0.9)";
@@ -270,8 +365,8 @@ export class MainView {
     }
   }
 
-  _points() {
-    const ctx = this.ctx, reg = this.task === "regression";
+  _points(ctx) {
+    const reg = this.task === "regression";
     for (const [x, y, k, test] of this.points) {
       const [p, q] = this.toPx(x, y);
       const col = reg ? "#111827" : PALETTE[k % 10];

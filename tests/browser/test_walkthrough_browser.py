@@ -1,0 +1,118 @@
+"""Faults found by walking through the playground as a student and as a teacher would (issue 12), each checked in
+a real Chromium (Playwright) against the real server: the compare presets change one setting of A each, a number
+box holding no number says so under its own label, and a token's trace fits the panel beside the map.
+"""
+
+import time
+
+import pytest
+
+from _chromium import chromium, serving  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+APP = "window.relunetPlayground"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serving() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server[1])
+    pg.wait_for_function(f"{APP} && {APP}.state && {APP}.state.config")
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def wait_for(page, js, what, timeout=15):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        value = page.evaluate(js)
+        if value:
+            return value
+        page.wait_for_timeout(50)
+    raise AssertionError(f"page never showed {what}; toast: {page.inner_text('#toast')!r}")
+
+
+def lecture_step(page, n, hidden):
+    """Take lecture step n and wait until the page shows its network (`hidden`: A's hidden sizes)."""
+    page.click(f"#lecture-steps button:nth-child({n})")
+    wait_for(page, f"(() => {{ const s = {APP}.state; return s && JSON.stringify(s.config.layers.map(l => l.units))"
+                   f" === '{hidden}'; }})()", f"lecture step {n}")
+
+
+def test_each_compare_preset_is_A_with_one_change(page):
+    """B = batch 32 after B = linear compared a 2-4-2 net at batch 1 with a linear one at batch 32: presets piled up."""
+    lecture_step(page, 2, "[4]")
+    page.evaluate("document.getElementById('sec-compare').open = true")
+    title_b = "document.getElementById('map-title-b').textContent"
+    page.click("#cmp-preset-linear")
+    assert wait_for(page, f"{title_b}.startsWith('B: 2–2,') && {title_b}", "B as the linear classifier")
+    page.click("#cmp-preset-batch")
+    assert "B: 2–4–2, sgd, lr 0.1, batch 32" in wait_for(page, f"{title_b}.includes('batch 32') && {title_b}",
+                                                        "B at batch 32")
+    page.click("#cmp-preset-lr")
+    assert "B: 2–4–2, sgd, lr 1, batch 1" in wait_for(page, f"{title_b}.includes('lr 1,') && {title_b}",
+                                                     "B at ten times the learning rate")
+    assert (page.input_value("#cmp-net"), page.input_value("#cmp-batch_size")) == ("4", "1")
+
+
+def type_into(page, selector, text):
+    page.click(selector)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def test_a_number_box_says_what_is_wrong_under_its_own_label(page):
+    """Typing "abc" as Points answered "n: input should be greater than or equal to 1" (an empty value was sent)."""
+    page.evaluate("document.querySelectorAll('.relunet-app details').forEach(d => { d.open = true; })")
+    type_into(page, "#n", "abc")
+    assert wait_for(page, "document.getElementById('toast').textContent", "a message") == \
+        "Points: not a number; it stays 90."
+    assert page.input_value("#n") == "90"
+    type_into(page, "#batch_size", "e")
+    assert wait_for(page, "document.getElementById('toast').textContent.startsWith('Batch') && "
+                          "document.getElementById('toast').textContent", "a message") == \
+        "Batch size: not a number; it stays 1."
+    type_into(page, "#lr", "-1")     # a number out of range: the server's reason, named as the page names the box
+    toast = wait_for(page, "document.getElementById('toast').textContent.startsWith('Learning') && "
+                           "document.getElementById('toast').textContent", "the server's reason")
+    assert toast == "Learning rate: input should be greater than 0"
+    assert page.evaluate(f"{APP}.state.config.lr") == 0.1
+    page.click("#cmp-preset-lr")     # run B's learning rate box too (it was emptied without a word)
+    wait_for(page, "document.getElementById('cmp-lr').value === '1'", "B's learning rate")
+    type_into(page, "#cmp-lr", "e")
+    assert wait_for(page, "document.getElementById('toast').textContent.startsWith('Learning rate: not') && "
+                          "document.getElementById('toast').textContent", "a message") == \
+        "Learning rate: not a number; it stays 1."
+    assert page.input_value("#cmp-lr") == "1"
+
+
+def test_a_tokens_trace_fits_the_panel_beside_the_map(page):
+    """The backward table of a 2-4-2 net's token was wider than the panel: dL/dW2's last column and the ends of
+    dL/dh1 and dL/dz1 were cut at its edge (the scroll bar sat at the far end of the long trace)."""
+    lecture_step(page, 3, "[4]")
+    x, y = page.evaluate(f"""(() => {{ const v = {APP}.view, r = v.canvas.getBoundingClientRect(),
+        [p, q] = v.toPx(0.6, 0.45); return [r.left + p, r.top + q]; }})()""")
+    page.mouse.click(x, y)
+    wait_for(page, "document.getElementById('trace').textContent.includes('dL/dW1')", "the trace")
+    trace, panel = page.evaluate("""['trace', 'trace-panel'].map(id => {
+        const e = document.getElementById(id); return [e.scrollWidth, e.clientWidth]; })""")
+    assert trace[0] <= trace[1], f"the trace is {trace[0]} px wide in a {trace[1]} px panel"
+    assert panel[0] <= panel[1]
