@@ -720,3 +720,32 @@ def test_exact_regions_refresh_while_training():
     s._ensure_trainer().step(50)
     again = s.exact_items()
     assert again and again[0]["count"] == len(linear_regions(s.model, s.box))
+
+
+def test_training_steps_aside_while_a_message_from_the_page_is_answered():
+    """Driver.receive clears its `_quiet` event while it answers; train_for stops at its next chunk then, and the
+    driver trains again only once the reply has gone (the page's click is not kept waiting by the training)."""
+    import threading
+
+    from relunet.playground.driver import Driver
+
+    s = Session()
+    s.playing = True
+    answering = threading.Event()
+    assert s.train_for(0.05, until=answering) is None and s.updates == 0    # cleared from the start: no update
+    answering.set()
+    s.train_for(0.02, until=answering)
+    assert s.updates > 0
+
+    seen = []
+    driver = Driver(s, lambda item: None)
+    real = s.handle
+    s.handle = lambda m: seen.append((driver._quiet.is_set(), s.updates)) or real(m)
+    driver.start()
+    try:
+        for _ in range(5):
+            driver.receive(json.dumps({"type": "set_view", "discretize": False}))
+            assert seen[-1][0] is False                 # answered with training held back
+        assert driver._quiet.is_set() and len(seen) == 5
+    finally:
+        driver.close()

@@ -64,6 +64,8 @@ class Driver:
             session.overlay = self._offload
         self.dropped = 0                    # frames not drawn because the page had not taken the earlier ones
         self._drained = threading.Event()
+        self._quiet = threading.Event()     # cleared while a message from the page is being answered
+        self._quiet.set()
         session.dirty = False       # the first frame answers the page's first message (hello), not before it
         self.backlog = backlog or (lambda: 0)
         self.wake = threading.Event()
@@ -75,9 +77,14 @@ class Driver:
         return self
 
     def receive(self, message):
-        """Apply one message from the page and send its replies."""
-        for r in respond(self.session, message):
-            self.sink(r)
+        """Apply one message from the page and send its replies. Training steps aside meanwhile (it stops at its
+        next chunk and waits): the reply needs the session's lock and the interpreter, and the page waits for it."""
+        self._quiet.clear()
+        try:
+            for r in respond(self.session, message):
+                self.sink(r)
+        finally:
+            self._quiet.set()
         self.wake.set()
 
     def drained(self):
@@ -124,7 +131,8 @@ class Driver:
             was_playing = s.playing
             try:
                 if s.playing:
-                    s.train_for(max(0.005, FRAME_SECONDS - render_seconds))
+                    self._quiet.wait(1.0)
+                    s.train_for(max(0.005, FRAME_SECONDS - render_seconds), until=self._quiet)
                 if self.backlog() > MAX_BACKLOG:
                     # the page is behind: drop this frame and sleep until the transport catches up
                     self.dropped += 1
@@ -133,6 +141,7 @@ class Driver:
                         if self.backlog() > MAX_BACKLOG:
                             self._drained.wait(1.0)
                     continue
+                self._quiet.wait(1.0)           # a message being answered goes first
                 t0 = time.perf_counter()
                 items = s.render()
             except Exception as e:  # a bug in training or drawing: stop this tab's training, keep the tab

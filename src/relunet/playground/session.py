@@ -201,14 +201,15 @@ class Session:
         return t
 
     # ============================================================================ training
-    def train_for(self, seconds):
-        """Train for about `seconds` (while playing); returns the status dict if training stopped."""
+    def train_for(self, seconds, until=None):
+        """Train for about `seconds` (while playing; stopping early once the event `until` is cleared, when a
+        message from the page is being answered); returns the status dict if training stopped."""
         # The lock is taken per chunk of about 4 ms, so a message from the page waits at most that long.
         t_end = time.perf_counter() + seconds
         chunk = getattr(self, "_chunk", 1)
         while self.playing:
             t0 = time.perf_counter()
-            if t0 >= t_end:
+            if t0 >= t_end or (until is not None and not until.is_set()):
                 break
             with self.lock:
                 if not self.playing:
