@@ -16,7 +16,7 @@ import relunet
 from relunet.engine.train import Trainer
 from relunet.playground import frames, protocol as P, views
 from relunet.playground.driver import Driver, respond
-from relunet.playground.lecture import STEPS, step_config
+from relunet.playground.lecture import STEPS, current_step, on_render, step_config
 from relunet.playground.session import Session
 from relunet.playground.state import default_config
 
@@ -75,6 +75,23 @@ def test_the_last_step_is_the_quiz_and_undo_leaves_it():
     replies = s.handle(msg(type="undo"))
     assert replies[1]["current"] == 4 and s.config == step_config(4) and s.updates == 5
     assert all(np.array_equal(a, b) for a, b in zip(s.model.get_weights(), step4))
+
+
+def test_the_page_leaves_its_step_when_another_message_changes_its_data_or_depth():
+    """Step 2, then the spiral preset and a 64-64 net, or Close at the quiz: the bar still named the step."""
+    s = Session(default_config())
+    s.handle(msg(type="lecture", step=2))
+    s.handle(msg(type="set_network", layers=[{"units": 8}]))     # more units, one hidden layer: still step 2
+    s.handle(msg(type="set_training", lr=0.5))
+    assert on_render(s) == [] and current_step(s) == 2
+    s.handle(msg(type="set_network", layers=[{"units": 64}, {"units": 64}]))
+    replies = on_render(s)
+    assert replies[0]["type"] == "lecture" and replies[0]["current"] is None and current_step(s) is None
+    assert on_render(s) == []                                    # told once
+    s.handle(msg(type="lecture", step=5))
+    assert on_render(s) == [] and current_step(s) == 5
+    s.handle(msg(type="exercise_close"))
+    assert on_render(s)[0]["current"] is None
 
 
 def test_run_b_trains_in_lockstep_with_its_own_settings():

@@ -21,6 +21,7 @@ The undo stack is the page's one Undo: lecture steps push on it, and so do openi
 (push_undo). A snapshot keeps the open exercise with its network (session.SNAPSHOT_HOOKS).
 """
 
+import functools
 from typing import Annotated, Literal, Optional
 
 from pydantic import Field
@@ -54,7 +55,7 @@ STEPS = (
      "text": "Training picks a token <code>(x_i, y_i)</code>, computes <code>f(x_i)</code> and the loss "
              "<code>L = -log f_y</code>, back-propagates <code>dL/dz_k = f_k - 1[y=k]</code> through "
              "<code>W2</code> and the ReLU's step <code>u(z_j)</code> to <code>dL/dW1</code>, and updates "
-             "<code>W &larr; W - &eta; dL/dW</code>. Click any point: the panel on the right shows its chain rule "
+             "<code>W &larr; W - &eta; dL/dW</code>. Click any point: the panel beside the map (below it on a phone) shows its chain rule "
              "with numbers; <b>Watch the step</b> moves each hinge line from its old to its new place. "
              "<i>Step</i> does one such update (batch 1).",
      "config": {"layers": (Layer(units=4),)}, "mode": "trace"},
@@ -79,6 +80,10 @@ STEPS = (
 UNDO_DEPTH = 20
 #: A step whose config agrees with the page's on these keeps the weights trained so far.
 SAME_NETWORK = ("task", "dataset", "n", "noise", "classes", "data_seed", "test_fraction", "layers", "seed")
+#: The page stands at a step while it keeps the step's data and depth (and, at the quiz, its exercise open):
+#: the rate, the batch or step 4's unit buttons are the student's to try within the step; a data preset or a
+#: deeper net leaves it, and the bar and the link then name no step.
+STEP_DATA = ("task", "dataset", "n", "noise", "classes", "data_seed", "test_fraction")
 
 
 class Lecture(_Strict):
@@ -142,6 +147,28 @@ def on_lecture(session, m):
     return [session.state(), info(session)]
 
 
+@functools.lru_cache(maxsize=None)
+def _step_mark(k):
+    config = step_config(k)
+    return tuple(getattr(config, key) for key in STEP_DATA), len(config.layers), STEPS[k - 1].get("exercise")
+
+
+def _page_mark(session):
+    st = session.ext.get("exercise")
+    open_name = st["name"] if st is not None and st["model"] is session.model else None
+    return tuple(getattr(session.config, key) for key in STEP_DATA), len(session.config.layers), open_name
+
+
+def on_render(session):
+    """Once the page left its step (another message changed the data, the depth, or closed the quiz's
+    exercise), the step is no longer current: the bar and the link are told."""
+    ext = session.ext.get("lecture")
+    if not ext or ext["current"] is None or _page_mark(session) == _step_mark(ext["current"]):
+        return []
+    ext["current"] = None
+    return [info(session)]
+
+
 def on_undo(session, m):
     ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
     if ext["undo"]:
@@ -152,7 +179,7 @@ def on_undo(session, m):
     return [session.state(), info(session)] + announce(session)
 
 
-register(Lecture, on_lecture)
+register(Lecture, on_lecture, render=on_render)
 register(Undo, on_undo)
 
 
