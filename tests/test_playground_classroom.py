@@ -90,8 +90,8 @@ def test_the_page_leaves_its_step_when_another_message_changes_its_data_or_depth
     assert on_render(s) == []                                    # told once
     s.handle(msg(type="lecture", step=5))
     assert on_render(s) == [] and current_step(s) == 5
-    s.handle(msg(type="exercise_close"))
-    assert on_render(s)[0]["current"] is None
+    replies = s.handle(msg(type="exercise_close"))
+    assert replies[1]["type"] == "lecture" and replies[1]["current"] is None and current_step(s) is None
 
 
 def test_run_b_trains_in_lockstep_with_its_own_settings():

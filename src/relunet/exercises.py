@@ -151,8 +151,8 @@ class Result:
     def summary(self):
         """A few lines for people: verdict, units, regions, and what is wrong."""
         head = f"{self.exercise}: {'PASS' if self.passed else 'FAIL'}"
-        lines = [head, f"hidden units: {self.hidden} (at most {self.max_hidden}), {self.used} used; "
-                       f"linear regions in the box: {self.regions}"]
+        lines = [head, f"hidden units: {self.hidden} (at most {self.max_hidden}); {self.used} of them change "
+                       f"the prediction somewhere in the graded box; linear regions in the box: {self.regions}"]
         if self.correct is not None:
             lines.append(f"tokens classified correctly: {int(self.correct.sum())} of {len(self.correct)}")
         if self.mismatch_area is not None:
@@ -207,7 +207,8 @@ def check(exercise, model):
         if not correct.all():
             bad = np.flatnonzero(~correct)
             first = ", ".join(f"({X[i, 0]:.3g}, {X[i, 1]:.3g})" for i in bad[:3])
-            reasons.append(f"{len(bad)} of {len(y)} tokens are not classified correctly (e.g. {first})")
+            more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+            reasons.append(f"not classified correctly: {first}{more}")   # the count is the summary's line
     else:
         cells = class_cells(part, bnd)
         res.target_area = ex.area

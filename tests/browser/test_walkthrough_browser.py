@@ -116,3 +116,63 @@ def test_a_tokens_trace_fits_the_panel_beside_the_map(page):
         const e = document.getElementById(id); return [e.scrollWidth, e.clientWidth]; })""")
     assert trace[0] <= trace[1], f"the trace is {trace[0]} px wide in a {trace[1]} px panel"
     assert panel[0] <= panel[1]
+
+
+def test_the_bar_names_no_step_once_the_page_left_it(page):
+    """Step 2, then the spiral preset and a 64-64 net, or Close at the quiz: the bar still highlighted the step."""
+    lecture_step(page, 2, "[4]")
+    assert "One hidden layer" in page.inner_text(".lecture-step.active")
+    page.evaluate(f"{APP}.send({{type: 'set_network', layers: [{{units: 64}}, {{units: 64}}]}})")
+    wait_for(page, f"{APP}.lecture.current === null", "the bar leaving step 2")
+    assert page.query_selector(".lecture-step.active") is None
+    assert "step=" not in page.evaluate("location.hash")
+    lecture_step(page, 5, "[2]")
+    assert "The quiz" in page.inner_text(".lecture-step.active")
+    page.click(".ex-close")
+    wait_for(page, f"{APP}.lecture.current === null && !document.querySelector('.lecture-step.active')",
+             "the bar leaving the quiz after Close")
+    assert "step=" not in page.evaluate("location.hash")
+
+
+def test_the_quiz_names_its_graded_area_units_and_signs(page):
+    """The dashed box was never named, the hinge lines had no j, "+ -0.728", and the grade said its count twice."""
+    page.evaluate("""(() => { window.drawn = []; const f = CanvasRenderingContext2D.prototype.fillText;
+        CanvasRenderingContext2D.prototype.fillText = function (t, ...r) { window.drawn.push(String(t));
+                                                                           return f.call(this, t, ...r); }; })()""")
+    lecture_step(page, 5, "[2]")
+    wait_for(page, "document.querySelector('.ex-grade') && document.querySelector('.ex-units code')", "the grade")
+    page.evaluate("window.drawn = []")
+    page.evaluate(f"{APP}.view.draw()")
+    drawn = page.evaluate("window.drawn")
+    assert "graded area" in drawn and "0" in drawn and "1" in drawn     # the box, units h0 and h1 on the map
+    units = page.inner_text(".ex-units")
+    assert "+ -" not in units and units.count("h") >= 2
+    grade = page.inner_text(".ex-grade")
+    assert "graded area" in grade and "change the prediction" in grade
+    assert grade.count(" of 90") <= 1, grade         # "0 of 90 correct", not again as "90 of 90 tokens are not ..."
+
+
+def test_the_graph_editor_keeps_a_value_that_is_no_number(page):
+    """Typing "abc" as a weight answered "value: input should be a valid number" and closed the editor."""
+    page.evaluate(f"{APP}.openEditor({{layer: 0, row: 0, col: 0, label: 'W1[0,0]', value: 0.5}})")
+    page.fill("#editor-value", "")
+    page.focus("#editor-value")
+    page.keyboard.type("abc")
+    page.keyboard.press("Enter")
+    assert wait_for(page, "document.getElementById('toast').textContent", "a message") == \
+        "W1[0,0]: not a number; type one (e.g. -0.5), or Cancel."
+    assert page.is_visible("#editor")
+
+
+def test_the_loss_axis_writes_huge_values_compactly(page):
+    """A diverging run's loss axis read "1e+195", cut at the chart's left edge."""
+    labels = page.evaluate("import('/static/js/panels.js').then(m => [1e195, 3e-7, 0.5, 2e4].map(m.tick))")
+    assert labels == ["1e195", "3e-7", "0.5", "2e4"]
+
+
+def test_counter_is_named_linear_pieces(page):
+    """REGIONS 1 at step 1 while the map showed two class cells: the counter counts linear pieces."""
+    lecture_step(page, 1, "[]")
+    wait_for(page, "!document.getElementById('c-regions-box').hidden", "the counter")
+    assert page.inner_text("#c-regions-box .k").lower() == "linear pieces"
+    assert "a class's cell may span several" in page.get_attribute("#c-regions-box", "title")

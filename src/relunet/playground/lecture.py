@@ -114,6 +114,7 @@ def step_config(k):
 
 def info(session):
     ext = session.ext.setdefault("lecture", {"current": None, "undo": []})
+    left_step(session)
     return {"type": "lecture", "current": ext["current"], "undo": len(ext["undo"]),
             "steps": [{"title": s["title"], "text": s["text"], "mode": s.get("mode", "add")} for s in STEPS]}
 
@@ -159,14 +160,19 @@ def _page_mark(session):
     return tuple(getattr(session.config, key) for key in STEP_DATA), len(session.config.layers), open_name
 
 
-def on_render(session):
+def left_step(session):
     """Once the page left its step (another message changed the data, the depth, or closed the quiz's
-    exercise), the step is no longer current: the bar and the link are told."""
+    exercise), the step is no longer current. True when it was just left."""
     ext = session.ext.get("lecture")
     if not ext or ext["current"] is None or _page_mark(session) == _step_mark(ext["current"]):
-        return []
+        return False
     ext["current"] = None
-    return [info(session)]
+    return True
+
+
+def on_render(session):
+    """The bar and the link are told when the page left its step."""
+    return [info(session)] if left_step(session) else []
 
 
 def on_undo(session, m):

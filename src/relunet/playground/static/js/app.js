@@ -152,7 +152,8 @@ export function mount(root, transport, options = {}) {
     app.exactReason = null;
     box.hidden = false;
     $("c-regions").textContent = m.count.toLocaleString();
-    box.title = `${m.count.toLocaleString()} exact linear regions in view (bound ${m.bound.toLocaleString()}), ` +
+    box.title = `${m.count.toLocaleString()} linear pieces in view: exact linear regions, where every hidden unit ` +
+      `keeps its side and the network is one affine map (a class's cell may span several; bound ${m.bound.toLocaleString()}), ` +
       `${m.pieces} boundary pieces, ${m.junctions} three-class junctions; computed in ${m.ms} ms` +
       (m.outlined ? "" : "; too many to outline, boundary only");
   }
@@ -511,7 +512,12 @@ export function mount(root, transport, options = {}) {
   function commitEdit() {
     const e = app.editing; if (!e) return;
     const v = parseFloat($("editor-value").value);
-    send({ type: "edit_weight", layer: e.layer, row: e.row, col: e.col, value: Number.isFinite(v) ? v : $("editor-value").value });
+    if (!Number.isFinite(v)) {        // the editor stays open on it, as a number box keeps its value (notANumber)
+      showError(`${$("editor-label").textContent.replace(/ =$/, "")}: not a number; type one (e.g. -0.5), or Cancel.`);
+      $("editor-value").focus(); $("editor-value").select();
+      return;
+    }
+    send({ type: "edit_weight", layer: e.layer, row: e.row, col: e.col, value: v });
     $("editor").hidden = true; app.editing = null;
   }
 

@@ -326,6 +326,9 @@ class ExerciseMode {
     const [x0, x1, y0, y1] = ex.box;
     g.strokeStyle = "rgba(17,24,39,0.5)"; g.lineWidth = 1; g.setLineDash([3, 3]);
     poly([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]); g.stroke(); g.setLineDash([]);
+    const [bx, by] = px([x0, y1]);                   // named, as the grade's text names it
+    g.font = "11px system-ui, sans-serif"; g.textAlign = "left"; g.textBaseline = "top";
+    g.fillStyle = "rgba(17,24,39,0.7)"; g.fillText("graded area", bx + 4, by + 3);
     // the grade's exact boundary, when the exact overlay (which draws it too) is switched off
     if (!v.regions && res && res.boundary) {
       g.strokeStyle = "#111827"; g.lineWidth = 2.4; g.lineCap = "round"; g.beginPath();
@@ -374,6 +377,11 @@ class ExerciseMode {
       g.beginPath(); g.moveTo(mx, my); g.lineTo(mx + 16 * ux, my + 16 * uy); g.stroke();
       g.beginPath(); g.moveTo(mx + 20 * ux, my + 20 * uy);
       g.lineTo(mx + 13 * ux - 4 * uy, my + 13 * uy + 4 * ux); g.lineTo(mx + 13 * ux + 4 * uy, my + 13 * uy - 4 * ux); g.closePath(); g.fill();
+      // the unit's number j, on the inactive side of the arrow's foot (the texts and the unit list say h0, h1)
+      const lx = mx - 13 * ux, ly = my - 13 * uy;
+      g.beginPath(); g.arc(lx, ly, 8, 0, 2 * Math.PI); g.fillStyle = "rgba(255,255,255,0.9)"; g.fill(); g.stroke();
+      g.fillStyle = "#111827"; g.font = "bold 11px system-ui, sans-serif"; g.textAlign = "center";
+      g.textBaseline = "middle"; g.fillText(String(j), lx, ly + 0.5);
       for (const p of h) {
         const [a, b] = px(p);
         g.beginPath(); g.arc(a, b, on ? 7 : 6, 0, 2 * Math.PI);
@@ -409,8 +417,9 @@ class ExerciseMode {
     badge.textContent = r.passed ? "PASS" : "FAIL";
     badge.className = "ex-badge " + (r.passed ? "pass" : "fail");
     let html = `<div><b>${r.passed ? "Passed" : "Not yet"}</b> — graded exactly (relunet.exercises.check)</div>` +
-      `<div>hidden units: <b class="ex-hidden">${r.hidden}</b> (at most ${r.max_hidden}), <b class="ex-used">${r.used}</b> used; ` +
-      `linear regions in the box: <b class="ex-regions">${r.regions}</b></div>`;
+      `<div>hidden units: <b class="ex-hidden">${r.hidden}</b> (at most ${r.max_hidden}); <b class="ex-used">${r.used}</b> ` +
+      `of them change the prediction somewhere in the graded area (the dashed box on the map).</div>` +
+      `<div>linear regions in the graded area: <b class="ex-regions">${r.regions}</b></div>`;
     if (r.correct) html += `<div>tokens classified correctly: <b class="ex-correct">${r.correct.filter(Boolean).length}</b> of ${r.correct.length} (wrong ones crossed on the map)</div>`;
     if (r.mismatch_area !== undefined) html += `<div>mismatch with the target (red on the map): area ${fmt(r.mismatch_area, 3)} ` +
       `(${(100 * r.mismatch_area / r.target_area).toFixed(2)}% of it; at most ${(100 * ex.tolerance).toFixed(0)}%)</div>`;
@@ -423,7 +432,8 @@ class ExerciseMode {
 
   _units() {
     const { W1, b1 } = this.weights, box = this.q(".ex-units");
-    box.innerHTML = W1.map((w, j) => `<span>h${j}: <code>${fmt(w[0], 3)}·x1 + ${fmt(w[1], 3)}·x2 + ${fmt(b1[j], 3)}</code> ` +
+    const plus = v => (v < 0 ? "− " : "+ ") + fmt(Math.abs(v), 3);      // "+ -0.728" read as a typo
+    box.innerHTML = W1.map((w, j) => `<span>h${j}: <code>${fmt(w[0], 3)}·x1 ${plus(w[1])}·x2 ${plus(b1[j])}</code> ` +
       `<button class="ex-flip" data-j="${j}" title="swap the side where unit ${j} is active">flip</button></span>`).join("");
     box.querySelectorAll(".ex-flip").forEach(btn => { btn.onclick = () => this._flip(+btn.dataset.j); });
   }

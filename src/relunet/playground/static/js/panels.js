@@ -97,9 +97,9 @@ export function confusion(el, m) {
   el.innerHTML = one(m.train, "train") + one(m.test, "test");
 }
 
-function tick(v) {
-  const a = Math.abs(v);
-  return a === 0 ? "0" : a >= 0.01 && a < 1e4 ? String(+v.toPrecision(2)) : v.toExponential(0);
+export function tick(v) {
+  const a = Math.abs(v);      // "1e195", not "1e+195": the axis has room for about five characters
+  return a === 0 ? "0" : a >= 0.01 && a < 1e4 ? String(+v.toPrecision(2)) : v.toExponential(0).replace("e+", "e");
 }
 
 // ------------------------------------------------------------------------------------------- thumbnails

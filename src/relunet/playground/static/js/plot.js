@@ -321,30 +321,41 @@ export class MainView {
     const { W, b } = hinges;
     const labels = !ghost && W.length <= 32;
     ctx.font = "bold 11px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    const placed = [], outside = [];
     for (let j = 0; j < W.length; j++) {
       const on = this.highlight && this.highlight[0] === 1 && this.highlight[1] === j;
       if (onlyHighlight && !on) continue;
       const seg = clipLine(W[j][0], W[j][1], b[j], this.box);
-      if (!seg) continue;                      // the line misses the view
+      if (!seg) { outside.push(j); continue; }          // the line misses the view: said below the labels
       const [a, c] = this.toPx(...seg[0]), [d, e] = this.toPx(...seg[1]);
       ctx.strokeStyle = ghost ? "rgba(17,24,39,0.35)" : on ? "#111827" : "rgba(17,24,39,0.45)";
       ctx.lineWidth = on ? 2.5 : ghost ? 1 : 1.2;
       ctx.setLineDash(on ? [] : ghost ? [2, 3] : [5, 3]);
       ctx.beginPath(); ctx.moveTo(a, c); ctx.lineTo(d, e); ctx.stroke();
-      if (labels) this._hingeLabel(ctx, j, a, c, d, e, on);
+      if (labels) placed.push(this._hingeLabel(ctx, j, a, c, d, e, on, placed));
     }
     ctx.setLineDash([]);
+    if (labels && !onlyHighlight && outside.length) {
+      ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "bottom";
+      ctx.fillStyle = "rgba(17,24,39,0.8)";
+      ctx.fillText(`outside the view: unit${outside.length > 1 ? "s" : ""} ${outside.join(", ")}`, M.l + 4, M.t + this.ph - 4);
+    }
   }
 
-  // The unit's number where its line crosses the plot, at a point that differs per unit so labels rarely meet.
-  _hingeLabel(ctx, j, a, c, d, e, on) {
-    const t = 0.2 + 0.6 * ((j * 0.381966) % 1);
-    let x = a + t * (d - a), y = c + t * (e - c);
-    x = Math.min(Math.max(x, M.l + 9), M.l + this.pw - 9); y = Math.min(Math.max(y, M.t + 9), M.t + this.ph - 9);
+  // The unit's number where its line crosses the plot, at a point that differs per unit so labels rarely meet;
+  // one that would sit on a label already drawn (lines leaving the plot by the same edge) slides along its line.
+  _hingeLabel(ctx, j, a, c, d, e, on, placed = []) {
+    const t0 = 0.2 + 0.6 * ((j * 0.381966) % 1);
+    const at = t => [Math.min(Math.max(a + t * (d - a), M.l + 9), M.l + this.pw - 9),
+                     Math.min(Math.max(c + t * (e - c), M.t + 9), M.t + this.ph - 9)];
+    const free = ([x, y]) => placed.every(([u, w]) => Math.hypot(x - u, y - w) >= 17);
+    const tries = [0, 0.15, -0.15, 0.3, -0.3, 0.45, -0.45].map(s => Math.min(0.95, Math.max(0.05, t0 + s)));
+    const [x, y] = tries.map(at).find(free) || at(t0);
     ctx.fillStyle = on ? "#111827" : "rgba(255,255,255,0.9)";
     ctx.beginPath(); ctx.arc(x, y, 8, 0, 2 * Math.PI); ctx.fill();
     ctx.strokeStyle = "#111827"; ctx.lineWidth = 1; ctx.setLineDash([]); ctx.stroke();
     ctx.fillStyle = on ? "#fff" : "#111827"; ctx.fillText(String(j), x, y + 0.5);
+    return [x, y];
   }
 
   _curve(f) {

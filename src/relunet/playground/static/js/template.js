@@ -21,7 +21,7 @@ const HTML = `
       <div><span class="k">updates</span> <span id="c-updates" class="v">0</span></div>
       <div><span class="k">updates/s</span> <span id="c-ups" class="v">0</span></div>
       <div><span class="k">samples/s</span> <span id="c-sps" class="v">0</span></div>
-      <div id="c-regions-box" hidden><span class="k">regions</span> <span id="c-regions" class="v">-</span></div>
+      <div id="c-regions-box" hidden title="Linear pieces of the network in the view: regions where every hidden unit keeps its side, so the network is one affine map there (a class's cell may span several, and a linear classifier has one)"><span class="k">linear pieces</span> <span id="c-regions" class="v">-</span></div>
       <div><span class="k">lr</span> <span id="c-lr" class="v">-</span></div>
     </div>
     <div class="connbox"><span id="conn" class="conn" title="connection">connecting…</span>
