@@ -176,3 +176,23 @@ def test_counter_is_named_linear_pieces(page):
     wait_for(page, "!document.getElementById('c-regions-box').hidden", "the counter")
     assert page.inner_text("#c-regions-box .k").lower() == "linear pieces"
     assert "a class's cell may span several" in page.get_attribute("#c-regions-box", "title")
+
+
+def test_hinge_labels_keep_apart_and_name_the_units_outside_the_view(page):
+    """Step 2's labels met at the map's left edge, and a hinge line outside the view left no trace."""
+    page.evaluate("""(() => { window.drawn = []; const f = CanvasRenderingContext2D.prototype.fillText;
+        CanvasRenderingContext2D.prototype.fillText = function (t, x, y, ...r) { window.drawn.push([String(t), x, y]);
+                                                                                 return f.call(this, t, x, y, ...r); }; })()""")
+    lecture_step(page, 2, "[4]")
+    for box in ([-0.5, 1.5, -0.5, 1.5], [2, 4, 2, 4]):
+        page.evaluate(f"{APP}.send({{type: 'set_view', box: {box}}})")
+        wait_for(page, f"JSON.stringify({APP}.view.box) === '{box}'".replace(" ", ""), "the view")
+        page.evaluate(f"window.drawn = []; {APP}.view.hingeLayer.last = null; {APP}.view.draw()")   # repainted
+        drawn = page.evaluate("window.drawn")
+        hinge = {t: (x, y) for t, x, y in drawn if t in "0123"}
+        outside = [t for t, _, _ in drawn if t.startswith("outside the view")]
+        named = outside[0].split("units ")[-1].split("unit ")[-1].split(", ") if outside else []
+        assert sorted(list(hinge) + named) == ["0", "1", "2", "3"], (hinge, outside)   # every unit, once
+        spots = list(hinge.values())
+        assert all(abs(complex(*p) - complex(*q)) >= 16.9 for i, p in enumerate(spots) for q in spots[i + 1:])
+    assert named == ["1", "3"]
