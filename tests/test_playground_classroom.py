@@ -90,6 +90,7 @@ def test_the_page_leaves_its_step_when_another_message_changes_its_data_or_depth
     assert on_render(s) == []                                    # told once
     s.handle(msg(type="lecture", step=5))
     assert on_render(s) == [] and current_step(s) == 5
+    assert "below it on a phone" in STEPS[2]["text"] and not any("on the right" in st["text"] for st in STEPS)
     replies = s.handle(msg(type="exercise_close"))
     assert replies[1]["type"] == "lecture" and replies[1]["current"] is None and current_step(s) is None
 

@@ -208,7 +208,7 @@ def test_playground_in_chromium(server, page, tmp_path):
     assert "not a readable relunet model" in page.inner_text("#toast")
     page.fill("#lr", "-3")
     page.locator("#lr").evaluate("e => e.dispatchEvent(new Event('change'))")
-    page.wait_for_function("document.getElementById('toast').textContent.includes('lr')")
+    page.wait_for_function("document.getElementById('toast').textContent.includes('Learning rate')")
     page.click("#step")
     page.wait_for_function("window.relunetPlayground.lastMetrics.updates >= 1")
     assert state(page)["config"]["lr"] == 0.05

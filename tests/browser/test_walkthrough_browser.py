@@ -181,8 +181,8 @@ def test_counter_is_named_linear_pieces(page):
 def test_hinge_labels_keep_apart_and_name_the_units_outside_the_view(page):
     """Step 2's labels met at the map's left edge, and a hinge line outside the view left no trace."""
     page.evaluate("""(() => { window.drawn = []; const f = CanvasRenderingContext2D.prototype.fillText;
-        CanvasRenderingContext2D.prototype.fillText = function (t, x, y, ...r) { window.drawn.push([String(t), x, y]);
-                                                                                 return f.call(this, t, x, y, ...r); }; })()""")
+        CanvasRenderingContext2D.prototype.fillText = function (t, x, y, ...r) {
+            window.drawn.push([String(t), x, y]); return f.call(this, t, x, y, ...r); }; })()""")
     lecture_step(page, 2, "[4]")
     for box in ([-0.5, 1.5, -0.5, 1.5], [2, 4, 2, 4]):
         page.evaluate(f"{APP}.send({{type: 'set_view', box: {box}}})")

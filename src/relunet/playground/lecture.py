@@ -55,9 +55,9 @@ STEPS = (
      "text": "Training picks a token <code>(x_i, y_i)</code>, computes <code>f(x_i)</code> and the loss "
              "<code>L = -log f_y</code>, back-propagates <code>dL/dz_k = f_k - 1[y=k]</code> through "
              "<code>W2</code> and the ReLU's step <code>u(z_j)</code> to <code>dL/dW1</code>, and updates "
-             "<code>W &larr; W - &eta; dL/dW</code>. Click any point: the panel beside the map (below it on a phone) shows its chain rule "
-             "with numbers; <b>Watch the step</b> moves each hinge line from its old to its new place. "
-             "<i>Step</i> does one such update (batch 1).",
+             "<code>W &larr; W - &eta; dL/dW</code>. Click any point: the panel beside the map (below it on a "
+             "phone) shows its chain rule with numbers; <b>Watch the step</b> moves each hinge line from its old "
+             "to its new place. <i>Step</i> does one such update (batch 1).",
      "config": {"layers": (Layer(units=4),)}, "mode": "trace"},
     {"title": "More units, better approximation",
      "text": "The same network fits a function of one input: <code>f(x) = w2 h(x) + b2</code> is piece-wise linear, "
