@@ -173,14 +173,14 @@ def test_the_server_shares_one_process_and_stops_it_with_the_last_tab():
         with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
             counts = []
             for ws in (a, b):
-                ws.send_text(json.dumps({"type": "hello", "hash": encode_hash(BIG)}))
-                ws.send_text(json.dumps({"type": "pwl_regions"}))   # the second overlay goes to the process
-                seen = 0
-                while seen < 2:
-                    m = ws.receive()
-                    if m.get("text") and json.loads(m["text"])["type"] == "pwl":
-                        counts.append(json.loads(m["text"])["count"])
-                        seen += 1
+                # one request at a time: two overlays asked for at once may drop the older result (latest wins)
+                for msg in ({"type": "hello", "hash": encode_hash(BIG)}, {"type": "pwl_regions"}):
+                    ws.send_text(json.dumps(msg))       # the second overlay goes to the process
+                    while True:
+                        m = ws.receive()
+                        if m.get("text") and json.loads(m["text"])["type"] == "pwl":
+                            counts.append(json.loads(m["text"])["count"])
+                            break
             (s, _) = app.state.sessions
             assert counts == [len(linear_regions(s.model, s.box))] * 4
             worker = overlay_worker._shared
