@@ -187,7 +187,7 @@ def test_hinge_labels_keep_apart_and_name_the_units_outside_the_view(page):
     for box in ([-0.5, 1.5, -0.5, 1.5], [2, 4, 2, 4]):
         page.evaluate(f"{APP}.send({{type: 'set_view', box: {box}}})")
         wait_for(page, f"JSON.stringify({APP}.view.box) === '{box}'".replace(" ", ""), "the view")
-        page.evaluate(f"window.drawn = []; {APP}.view.hingeLayer.last = null; {APP}.view.draw()")   # repainted
+        page.evaluate(f"window.drawn = []; {APP}.view.hingeLayer.last = null; {APP}.view.drawNow()")   # repainted now
         drawn = page.evaluate("window.drawn")
         hinge = {t: (x, y) for t, x, y in drawn if t in "0123"}
         outside = [t for t, _, _ in drawn if t.startswith("outside the view")]
