@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = "/usr/bin/chromium"   # Debian's package: Playwright cannot download its own browsers here
 ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -63,3 +65,19 @@ def chromium():
             yield b
         finally:
             b.close()
+
+
+# The module-scoped fixtures the page's browser tests share (a test file imports them by name; a conftest.py here
+# would shadow tests/conftest.py for `from conftest import SRC`)
+@pytest.fixture(scope="module")
+def server():
+    """(app, url) of the playground served for one test module."""
+    with serving() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one test module."""
+    with chromium() as b:
+        yield b

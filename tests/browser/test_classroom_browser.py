@@ -10,24 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _chromium import chromium, free_port, serving, start_server, stop_server  # noqa: E402
+from _chromium import browser, free_port, server, start_server, stop_server  # noqa: E402,F401 (browser, server: shared fixtures)
 
 pytestmark = pytest.mark.browser
 
 APP = "window.relunetPlayground"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def new_page(browser, **kw):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _chromium import chromium, serving  # noqa: E402
+from _chromium import browser, server  # noqa: E402,F401 (browser, server: shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -24,18 +24,6 @@ def spiral_hash():
 
     return "#" + encode_hash(Config(dataset="spiral", n=300, noise=0.2, test_fraction=0.2, optimizer="momentum",
                                     layers=(P.Layer(units=16),) * 2, lr=0.03, batch_size=10))
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

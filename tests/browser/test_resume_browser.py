@@ -10,23 +10,11 @@ import time
 import numpy as np
 import pytest
 
-from _chromium import chromium, serving  # noqa: E402
+from _chromium import browser, server  # noqa: E402,F401 (browser, server: shared fixtures)
 
 pytestmark = pytest.mark.browser
 
 APP = "window.relunetPlayground"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -7,23 +7,11 @@ import time
 
 import pytest
 
-from _chromium import chromium, serving  # noqa: E402
+from _chromium import browser, server  # noqa: E402,F401 (browser, server: shared fixtures)
 
 pytestmark = pytest.mark.browser
 
 APP = "window.relunetPlayground"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
@@ -141,9 +129,9 @@ def test_the_quiz_names_its_graded_area_units_and_signs(page):
                                                                            return f.call(this, t, ...r); }; })()""")
     lecture_step(page, 5, "[2]")
     wait_for(page, "document.querySelector('.ex-grade') && document.querySelector('.ex-units code')", "the grade")
-    page.evaluate("window.drawn = []")
-    page.evaluate(f"{APP}.view.draw()")
-    drawn = page.evaluate("window.drawn")
+    # every layer repainted now (draw() waits for an animation frame)
+    drawn = page.evaluate(f"(() => {{ window.drawn = []; const v = {APP}.view; "
+                          f"v.hingeLayer.last = v.back.last = v.front.last = null; v.drawNow(); return window.drawn; }})()")
     assert "graded area" in drawn and "0" in drawn and "1" in drawn     # the box, units h0 and h1 on the map
     units = page.inner_text(".ex-units")
     assert "+ -" not in units and units.count("h") >= 2
