@@ -81,3 +81,15 @@ def browser():
     """A headless Chromium for one test module."""
     with chromium() as b:
         yield b
+
+
+@contextlib.contextmanager
+def open_page(browser, width=1440, height=900, **options):
+    """A page in a new browser context, closed afterwards; JavaScript errors it raised fail the test."""
+    ctx = browser.new_context(viewport={"width": width, "height": height}, **options)
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _chromium import browser, server  # noqa: E402,F401 (browser, server: shared fixtures)
+from _chromium import browser, open_page, server  # noqa: E402,F401 (browser, server: shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -28,13 +28,8 @@ def spiral_hash():
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
-    pg = ctx.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    ctx.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with open_page(browser, height=1000, accept_downloads=True) as pg:
+        yield pg
 
 
 def state(page):

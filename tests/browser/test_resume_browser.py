@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from _chromium import browser, server  # noqa: E402,F401 (browser, server: shared fixtures)
+from _chromium import browser, open_page, server  # noqa: E402,F401 (browser, server: shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -19,13 +19,8 @@ APP = "window.relunetPlayground"
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
-    pg = ctx.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    ctx.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with open_page(browser) as pg:
+        yield pg
 
 
 def wait_for(page, expression, what, timeout=20):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from _chromium import browser, server  # noqa: E402,F401 (browser, server: shared fixtures)
+from _chromium import browser, open_page, server  # noqa: E402,F401 (browser, server: shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -16,15 +16,10 @@ APP = "window.relunetPlayground"
 
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
-    pg = ctx.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server[1])
-    pg.wait_for_function(f"{APP} && {APP}.state && {APP}.state.config")
-    yield pg
-    ctx.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with open_page(browser) as pg:
+        pg.goto(server[1])
+        pg.wait_for_function(f"{APP} && {APP}.state && {APP}.state.config")
+        yield pg
 
 
 def wait_for(page, js, what, timeout=15):
